@@ -1,0 +1,53 @@
+"""The tool registry: tools (documents, discussion, agenda…) are plugins of a space.
+
+Each tool registers itself from its AppConfig.ready(); the core and the spaces app never name a
+tool. A space lists the tools switched on in `Space.tools`; the space page shows a menu entry
+for each, and a new space from a template gives every tool a chance to set itself up.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.functional import Promise
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    label: str | Promise
+    description: str | Promise
+    url_name: str  # reversed with (organisation slug, space slug)
+    on_space_created: Callable[[Any, Any], None] | None = None
+    notification_kinds: tuple[str, ...] = field(default_factory=tuple)
+
+
+_tools: dict[str, Tool] = {}
+
+
+def register(tool: Tool) -> None:
+    _tools[tool.name] = tool
+
+
+def unregister(name: str) -> None:
+    _tools.pop(name, None)
+
+
+def all_tools() -> list[Tool]:
+    return list(_tools.values())
+
+
+def known(names: list[str]) -> list[str]:
+    """Keep only registered tool names, once each, in registry order."""
+    wanted = set(names)
+    return [name for name in _tools if name in wanted]
+
+
+def enabled(space: Any) -> list[Tool]:
+    return [tool for name, tool in _tools.items() if name in space.tools]
+
+
+def space_created(space: Any, template: Any) -> None:
+    for tool in enabled(space):
+        if tool.on_space_created is not None:
+            tool.on_space_created(space, template)
