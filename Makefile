@@ -75,12 +75,20 @@ lint: install-test ## Ruff, migration check, Django deploy checks
 	$(VENV)/bin/ruff check parvis tests bench conftest.py
 	$(PY) manage.py makemigrations --check --dry-run -v0
 
+# The browser tests run in their own pytest process: Playwright's synchronous API keeps an
+# event loop running in the worker for the rest of the session, which Django then takes for an
+# async context and refuses every database query of the tests that follow.
+PYTEST := $(PY) -m pytest -n 2 --dist loadfile
+
 test: install-test build lint ## Run the whole suite on SQLite, then on PostgreSQL
-	CI=$${CI:-} $(PY) -m pytest -n 2 --dist loadfile
-	CI=$${CI:-} DATABASE_URL=$(PG_URL) $(PY) -m pytest -n 2 --dist loadfile
+	CI=$${CI:-} $(PYTEST) -m "not e2e"
+	CI=$${CI:-} $(PYTEST) -m e2e
+	CI=$${CI:-} DATABASE_URL=$(PG_URL) $(PYTEST) -m "not e2e"
+	CI=$${CI:-} DATABASE_URL=$(PG_URL) $(PYTEST) -m e2e
 
 test-sqlite: install-test build ## The suite on SQLite only
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PYTEST) -m "not e2e"
+	$(PYTEST) -m e2e
 
 clean: ## Remove build products and local data (var/)
 	rm -rf $(VENV) node_modules parvis/static/dist staticfiles var

@@ -129,3 +129,11 @@ def french(msgid: str, **params: object) -> str:
         text = translation.gettext(msgid)
     assert msgid in trans_real.translation("fr")._catalog, f"not in the French catalogue: {msgid!r}"
     return escape(text % params if params else text)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that drives the browser is an end-to-end test, marked or not: `make test` runs
+    those in a process of their own (see the Makefile)."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)

@@ -39,10 +39,14 @@ class FormFields(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         if tag == "form":
-            self.inside = (a.get("method") or "").lower() == "post" and a.get("action") in (None, "", self.url)
-        elif self.inside and tag in ("input", "select", "textarea") and a.get("name"):
-            if a["name"] != "csrfmiddlewaretoken":
-                self.names.add(a["name"])
+            posts = (a.get("method") or "").lower() == "post"
+            self.inside = posts and a.get("action") in (None, "", self.url)
+        elif (
+            self.inside
+            and tag in ("input", "select", "textarea")
+            and a.get("name") not in (None, "csrfmiddlewaretoken")
+        ):
+            self.names.add(str(a["name"]))
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":

@@ -260,6 +260,7 @@ MATRIX: dict[str, Entry] = {
         POST_ONLY,
         foreign=with_pk(other_org, lambda o: o.other_tab.pk),
         post=org_members(404, elu=302),
+        data=lambda o: {"direction": "up"},
     ),
     "spaces:tab_delete": Entry(
         with_pk(org, lambda o: o.tab.pk),
@@ -276,9 +277,19 @@ MATRIX: dict[str, Entry] = {
     "spaces:settings": Entry(
         commission, manager_of_commission(), foreign=other_space, post=manager_of_commission(400)
     ),
-    "spaces:archive": Entry(commission, POST_ONLY, foreign=other_space, post=manager_of_commission(302)),
+    "spaces:archive": Entry(
+        commission,
+        POST_ONLY,
+        foreign=other_space,
+        post=manager_of_commission(302),
+        data=lambda o: {"archive": "1"},
+    ),
     "spaces:save_template": Entry(
-        commission, POST_ONLY, foreign=other_space, post=org_members(404, maire=403, secretaire=302, elu=403)
+        commission,
+        POST_ONLY,
+        foreign=other_space,
+        post=org_members(404, maire=403, secretaire=302, elu=403),
+        data=lambda o: {"name": "Modèle commission"},
     ),
     "spaces:join": Entry(
         commission, POST_ONLY, foreign=other_space, post=org_members(404, maire=403, secretaire=403, elu=403)
@@ -287,7 +298,11 @@ MATRIX: dict[str, Entry] = {
         commission, POST_ONLY, foreign=other_space, post=org_members(404, maire=302, secretaire=403, elu=302)
     ),
     "spaces:frequency": Entry(
-        commission, POST_ONLY, foreign=other_space, post=org_members(404, maire=302, secretaire=302, elu=302)
+        commission,
+        POST_ONLY,
+        foreign=other_space,
+        post=org_members(404, maire=302, secretaire=302, elu=302),
+        data=lambda o: {"frequency": "daily"},
     ),
     "spaces:members": Entry(
         commission,
@@ -300,6 +315,7 @@ MATRIX: dict[str, Entry] = {
         POST_ONLY,
         foreign=with_pk(other_space, inconnu_in_other_space),
         post=manager_of_commission(302),
+        data=lambda o: {"role": "reader"},
     ),
     "spaces:groups": Entry(
         commission, manager_of_commission(), foreign=other_space, post=manager_of_commission(400)
@@ -309,6 +325,7 @@ MATRIX: dict[str, Entry] = {
         lambda o: {"org_slug": o.w.org.slug, "space_slug": o.w.ecole.slug, "pk": o.join_request.pk},
         POST_ONLY,
         post=org_members(403, maire=302, secretaire=302, agent_rh=403, dpo=403, elu=403, externe=403),
+        data=lambda o: {"decision": "approve", "role": "reader"},
     ),
     "spaces:codes": Entry(
         commission, manager_of_commission(), foreign=other_space, post=manager_of_commission(400)

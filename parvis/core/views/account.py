@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -36,7 +37,7 @@ from parvis.core.forms import (
 )
 from parvis.core.models import NotificationSettings, SpacePreference, User
 from parvis.core.sessions import end_sessions, renew_session_key
-from parvis.core.views.common import invalid, page, posted
+from parvis.core.views.common import invalid, page, posted, refuse
 
 
 def _user(request: HttpRequest) -> User:
@@ -153,6 +154,9 @@ def totp_qr(request: HttpRequest) -> HttpResponse:
 @require_POST
 def totp_disable(request: HttpRequest) -> HttpResponse:
     user = _user(request)
+    if not has_second_factor(user):
+        message = _("Two-factor authentication is not on: there is nothing to turn off.")
+        return refuse(request, None, message, reverse("core:security"), _("Two-factor authentication"))
     form = ConfirmPasswordForm(user, request.POST)
     if not form.is_valid():
         return invalid(request, "core/account/security.html", _security_context(user, form))

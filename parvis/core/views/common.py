@@ -45,6 +45,19 @@ def page(
     return render(request, template, context, status=status)
 
 
+def refuse(
+    request: HttpRequest,
+    org: Organisation | None,
+    message: str,
+    back: str,
+    back_label: str,
+) -> HttpResponse:
+    """Bad input posted from a button or a menu of a page (a role, a frequency, a direction):
+    nothing changes; a French 400 page says what was wrong and links back to the page."""
+    context = {"message": message, "back": back, "back_label": back_label}
+    return page(request, "core/refused.html", context, status=400, organisation=org)
+
+
 def invalid(
     request: HttpRequest, template: str, context: dict[str, Any], organisation: Organisation | None = None
 ) -> HttpResponse:

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from parvis.core import policies
 from parvis.core.audit import actor_from
-from parvis.core.views.common import posted
+from parvis.core.views.common import posted, refuse
 from parvis.spaces import actions
 from parvis.spaces.forms import AccessCodeForm, GroupGrantForm, RoleForm, SpaceInviteForm
 from parvis.spaces.models import Invitation, JoinRequest, SpaceMembership
@@ -22,7 +22,7 @@ from parvis.spaces.policies import (
     space_members,
     spaces,
 )
-from parvis.spaces.views.spaces import get_space, refuse, space_page
+from parvis.spaces.views.spaces import get_space, space_page
 
 
 @login_required

@@ -15,7 +15,7 @@ from parvis.core import policies, registry
 from parvis.core.audit import actor_from
 from parvis.core.forms import FrequencyForm
 from parvis.core.models import Frequency, Organisation, SpacePreference, User
-from parvis.core.views.common import invalid, page, posted
+from parvis.core.views.common import invalid, page, posted, refuse
 from parvis.spaces import actions
 from parvis.spaces.forms import (
     BatchForm,
@@ -71,13 +71,6 @@ def space_page(
         status=status,
         organisation=org,
     )
-
-
-def refuse(request: HttpRequest, org: Organisation, message: str, back: str, back_label: str) -> HttpResponse:
-    """Bad input posted from a button or a menu of a page (a role, a frequency, a direction):
-    nothing changes; a French 400 page says what was wrong and links back to the page."""
-    context = {"message": message, "back": back, "back_label": back_label}
-    return page(request, "spaces/refused.html", context, status=400, organisation=org)
 
 
 def my_space_ids(user: User, org: Organisation) -> QuerySet[Space]:
