@@ -81,9 +81,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "parvis.core.middleware.SecureCookiesMiddleware",
+    "csp.middleware.CSPMiddleware",  # before ServeStatic, so static files carry the CSP too
     "servestatic.middleware.ServeStaticMiddleware",
     "parvis.core.middleware.RequestLogMiddleware",
-    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -333,7 +333,7 @@ PARVIS_THROTTLES = {
     "otp": {"pair": (5, 900), "account": (10, 3600), "address": (100, 3600)},
     "app_password": {"pair": (5, 900), "account": (20, 3600), "address": (100, 3600)},
     "reset": {"pair": (3, 3600), "account": (5, 3600), "address": (30, 3600)},
-    "access_code": {"pair": (5, 900), "account": (10, 3600), "address": (20, 3600)},
+    "access_code": {"pair": (5, 900), "account": (10, 3600), "address": (100, 3600)},
 }
 PARVIS_DIGEST_HOUR = envint("PARVIS_DIGEST_HOUR", 8)
 PARVIS_MAIL_DOMAIN = env("PARVIS_MAIL_DOMAIN", "parvis.localhost")

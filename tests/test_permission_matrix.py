@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -20,7 +21,14 @@ from django.utils import timezone
 
 from parvis.core.models import Group, Notification, OrgMembership, User, digest
 from parvis.core.tests.factories import World, build_world
-from parvis.spaces.models import Invitation, JoinRequest, SpaceMembership, SpaceTab
+from parvis.spaces.models import (
+    AccessCode,
+    Invitation,
+    JoinRequest,
+    SpaceMembership,
+    SpaceTab,
+    SpaceTemplate,
+)
 
 PERSONAS = ("anonyme", "maire", "secretaire", "elu", "agent_rh", "dpo", "externe", "inconnu", "operateur")
 SIGNED_IN = PERSONAS[1:]
@@ -55,6 +63,10 @@ class Objects:
     join_request: JoinRequest
     other_tab: SpaceTab
     other_group: Group
+    other_invitation: Invitation
+    other_request: JoinRequest
+    other_code: AccessCode
+    other_template: SpaceTemplate
 
 
 def make_objects() -> Objects:
@@ -84,7 +96,44 @@ def make_objects() -> Objects:
     )
     join_request = JoinRequest.objects.create(space=w.ecole, user=w.agent_rh)
     other_group = Group.objects.create(organisation=w.other, name="Direction")
-    return Objects(w, operateur, notification, tab, token, invitation, join_request, other_tab, other_group)
+    # The same kinds of objects in Val-de-Brume, for the cross-organisation answers.
+    other_invitation = Invitation.objects.create(
+        organisation=w.other,
+        email="nouveau@val-de-brume.localhost",
+        org_role="member",
+        qualite="agent",
+        token_digest=digest(token + "-b"),
+        expires_at=timezone.now() + timezone.timedelta(days=3),
+    )
+    w.other_space.visibility = "on_request"
+    w.other_space.save()
+    requester = User.objects.create_user("habitant@val-de-brume.localhost", "x" * 16, full_name="Hab")
+    OrgMembership.objects.create(organisation=w.other, user=requester)
+    other_request = JoinRequest.objects.create(space=w.other_space, user=requester)
+    other_code = AccessCode.objects.create(
+        space=w.other_space,
+        code_digest=digest("ZZZZZZZZZZZZ"),
+        hint="ZZZZ",
+        role="reader",
+        expires_at=timezone.now() + timezone.timedelta(days=7),
+        max_uses=5,
+    )
+    other_template = SpaceTemplate.objects.create(organisation=w.other, name="Commission")
+    return Objects(
+        w,
+        operateur,
+        notification,
+        tab,
+        token,
+        invitation,
+        join_request,
+        other_tab,
+        other_group,
+        other_invitation,
+        other_request,
+        other_code,
+        other_template,
+    )
 
 
 def persona_user(o: Objects, persona: str) -> User | None:
@@ -324,6 +373,7 @@ MATRIX: dict[str, Entry] = {
     "spaces:request": Entry(
         lambda o: {"org_slug": o.w.org.slug, "space_slug": o.w.ecole.slug, "pk": o.join_request.pk},
         POST_ONLY,
+        foreign=with_pk(other_space, lambda o: o.other_request.pk),
         post=org_members(403, maire=302, secretaire=302, agent_rh=403, dpo=403, elu=403, externe=403),
         data=lambda o: {"decision": "approve", "role": "reader"},
     ),
@@ -333,6 +383,7 @@ MATRIX: dict[str, Entry] = {
     "spaces:code_revoke": Entry(
         lambda o: {"org_slug": o.w.org.slug, "space_slug": o.w.ecole.slug, "pk": o.w.access_code.pk},
         POST_ONLY,
+        foreign=with_pk(other_space, lambda o: o.other_code.pk),
         post=org_members(403, maire=302, secretaire=302, externe=403),
     ),
     # --- Organisation administration held by the spaces app
@@ -340,15 +391,25 @@ MATRIX: dict[str, Entry] = {
         org, org_admin_only(), foreign=other_org, post=org_members(403, secretaire=400)
     ),
     "spaces:invitation_revoke": Entry(
-        with_pk(org, lambda o: o.invitation.pk), POST_ONLY, post=org_members(404, secretaire=302)
+        with_pk(org, lambda o: o.invitation.pk),
+        POST_ONLY,
+        foreign=with_pk(other_org, lambda o: o.other_invitation.pk),
+        post=org_members(404, secretaire=302),
     ),
     "spaces:templates": Entry(org, org_admin_only(), foreign=other_org),
     "spaces:template_new": Entry(
         org, org_admin_only(), foreign=other_org, post=org_members(403, secretaire=400)
     ),
-    "spaces:template": Entry(with_pk(org, lambda o: o.w.template.pk), org_admin_only()),
+    "spaces:template": Entry(
+        with_pk(org, lambda o: o.w.template.pk),
+        org_admin_only(),
+        foreign=with_pk(other_org, lambda o: o.other_template.pk),
+    ),
     "spaces:template_delete": Entry(
-        with_pk(org, lambda o: o.w.template.pk), POST_ONLY, post=org_members(403, secretaire=302)
+        with_pk(org, lambda o: o.w.template.pk),
+        POST_ONLY,
+        foreign=with_pk(other_org, lambda o: o.other_template.pk),
+        post=org_members(403, secretaire=302),
     ),
     # --- OIDC (not configured here: absent)
     "oidc_authentication_init": Entry(nothing, expect(404)),
@@ -379,6 +440,20 @@ def verdict(response: Any, expected: int | str) -> str | None:
     return None
 
 
+def cookie_flags_missing(response: Any) -> list[str]:
+    """Session and CSRF cookies: HttpOnly and SameSite=Lax whenever they are set."""
+    missing = []
+    for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
+        morsel = response.cookies.get(name)
+        if morsel is None or not morsel.value:  # not set, or deleted (sign-out)
+            continue
+        if not morsel["httponly"]:
+            missing.append(f"{name} HttpOnly")
+        if morsel["samesite"] != "Lax":
+            missing.append(f"{name} SameSite=Lax")
+    return missing
+
+
 def security_headers_missing(response: Any) -> list[str]:
     csp = response.get("Content-Security-Policy", "")
     wanted = {
@@ -389,7 +464,7 @@ def security_headers_missing(response: Any) -> list[str]:
         "nosniff": response.get("X-Content-Type-Options") == "nosniff",
         "Referrer-Policy": response.get("Referrer-Policy") == "same-origin",
     }
-    return [name for name, present in wanted.items() if not present]
+    return [name for name, present in wanted.items() if not present] + cookie_flags_missing(response)
 
 
 def run(
@@ -447,6 +522,12 @@ def test_the_other_communes_objects_are_always_not_found(name: str, db: None) ->
         failures += run(o, "GET", url, not_found, {}, FOREIGN_VISITORS)
     failures += run(o, "POST", url, not_found, entry.data(o), FOREIGN_VISITORS)
     assert failures == []
+
+
+def test_static_files_carry_the_same_security_headers(db: None) -> None:
+    response = Client().get("/static/favicon.svg")
+    assert response.status_code == 200
+    assert security_headers_missing(response) == []
 
 
 def test_not_yours_looks_exactly_like_does_not_exist(db: None) -> None:

@@ -277,25 +277,38 @@ def test_expired_revoked_exhausted_archived_and_random_codes_all_get_the_same_an
     assert all(e.data == {"reason": "unknown"} for e in events)
 
 
-def test_entering_codes_is_throttled_per_address_without_holding_another_address(
+def test_a_browser_that_mistypes_codes_is_held_without_holding_its_colleagues(
     world, code, secrets_registry
 ):
     failures = settings.PARVIS_THROTTLES["access_code"]["pair"][0]
     guesses = [new_code() for _ in range(failures)]
     secrets_registry.add(*guesses)
-    attacker = "203.0.113.66"
+    mairie = "203.0.113.66"
+    browser = Client()
     for guess in guesses:
-        assert enter(Client(), guess, ip=attacker).status_code == 400
-    # Even the right code is refused from that address now, with the French explanation.
-    response = enter(Client(), code, ip=attacker)
+        assert enter(browser, guess, ip=mairie).status_code == 400
+    # Even the right code is refused to that browser now, with the French explanation.
+    response = enter(browser, code, ip=mairie)
     assert response.status_code == 429
     window = settings.PARVIS_THROTTLES["access_code"]["pair"][1] // 60
     assert any(french(THROTTLED, minutes=m) in response.content.decode() for m in (window, window - 1))
     assert AuditEvent.objects.filter(action="access_code.failed", data__reason="throttled").count() == 1
-    # Someone at another address is unaffected.
+    # A colleague behind the same public address, and someone elsewhere, are unaffected.
+    assert enter(Client(), code, ip=mairie)["Location"] == SIGN_UP
     assert enter(Client(), code, ip="192.0.2.10")["Location"] == SIGN_UP
     world.access_code.refresh_from_db()
     assert world.access_code.uses == 0
+
+
+def test_an_address_that_drops_its_cookies_to_guess_again_is_stopped(world, code, secrets_registry):
+    ceiling = settings.PARVIS_THROTTLES["access_code"]["address"][0]
+    attacker = "198.51.100.7"
+    for _ in range(ceiling):
+        guess = new_code()
+        secrets_registry.add(guess)
+        assert enter(Client(), guess, ip=attacker).status_code == 400
+    assert enter(Client(), code, ip=attacker).status_code == 429
+    assert enter(Client(), code, ip="192.0.2.10")["Location"] == SIGN_UP
 
 
 def test_a_signed_in_person_is_throttled_on_her_account_too(world, client_for, code, secrets_registry):

@@ -1,6 +1,7 @@
 """Ways in for new people: e-mail invitations and access codes; and the administration of
 invitations and templates."""
 
+import secrets
 import time
 
 from django.contrib import messages
@@ -149,10 +150,17 @@ def operator_first_admin(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _code_identity(request: HttpRequest) -> str:
-    """Throttle key: the account if signed in, else the address (then pair = address)."""
+    """Throttle key: the account if signed in, else this browser (a random id kept in its
+    session). Keying a signed-out visitor by her address would let one person's typos hold
+    every colleague behind the mairie's shared address; an attacker who drops the cookie to
+    start afresh still meets the per-address ceiling."""
     if request.user.is_authenticated:
         return request.user.email  # type: ignore[union-attr]
-    return f"adresse:{client_ip(request)}"
+    browser = request.session.get("code_browser")
+    if not browser:
+        browser = secrets.token_urlsafe(16)
+        request.session["code_browser"] = browser
+    return f"navigateur:{browser}"
 
 
 def _held_code(request: HttpRequest) -> AccessCode | None:
