@@ -4,6 +4,7 @@ the suite prove no secret ever reached a log or the audit."""
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -137,3 +138,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def _blob_store(tmp_path: Path, settings: Any) -> Iterator[None]:
+    """Each test stores files in its own folder (and no test sees another's blobs)."""
+    from parvis.documents.storage import blob_store
+
+    settings.PARVIS_BLOB_DIR = str(tmp_path / "blobs")
+    settings.PARVIS_SPOOL_DIR = str(tmp_path / "spool")
+    blob_store.cache_clear()
+    yield
+    blob_store.cache_clear()

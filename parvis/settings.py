@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "mozilla_django_oidc",
     "parvis.core",
     "parvis.spaces",
+    "parvis.documents",
 ]
 
 MIDDLEWARE = [
@@ -334,6 +335,28 @@ PARVIS_THROTTLES = {
     "app_password": {"pair": (5, 900), "account": (20, 3600), "address": (100, 3600)},
     "reset": {"pair": (3, 3600), "account": (5, 3600), "address": (30, 3600)},
     "access_code": {"pair": (5, 900), "account": (10, 3600), "address": (100, 3600)},
+    "share_password": {"pair": (5, 900), "account": (20, 3600), "address": (100, 3600)},
 }
 PARVIS_DIGEST_HOUR = envint("PARVIS_DIGEST_HOUR", 8)
 PARVIS_MAIL_DOMAIN = env("PARVIS_MAIL_DOMAIN", "parvis.localhost")
+
+# --- Documents (GED) ----------------------------------------------------------------------------
+# Blobs on local disk (the embedded default) or in an S3-compatible bucket (PARVIS_S3_BUCKET).
+PARVIS_BLOB_DIR = env("PARVIS_BLOB_DIR", str(VAR_DIR / "blobs"))
+PARVIS_SPOOL_DIR = env("PARVIS_SPOOL_DIR", str(VAR_DIR / "spool"))  # S3 only: files before upload
+PARVIS_S3 = {
+    "bucket": env("PARVIS_S3_BUCKET"),
+    "endpoint_url": env("PARVIS_S3_ENDPOINT_URL"),
+    "region": env("PARVIS_S3_REGION"),
+    "access_key": env("PARVIS_S3_ACCESS_KEY_ID"),
+    "secret_key": env("PARVIS_S3_SECRET_ACCESS_KEY"),
+}
+# Behind nginx: downloads leave Python through X-Accel-Redirect to this internal location,
+# which must alias PARVIS_BLOB_DIR (see docs/deploy.md). Empty: Parvis streams them itself.
+PARVIS_ACCEL_REDIRECT = env("PARVIS_ACCEL_REDIRECT")
+PARVIS_MAX_FILE_BYTES = envint("PARVIS_MAX_FILE_BYTES", 20 * 1024**3)
+# The ClamAV daemon (a socket path or host:port). Empty: no antivirus.
+PARVIS_CLAMAV = env("PARVIS_CLAMAV")
+# Files sent in one form post are spooled to disk beyond this size (chunked uploads are not).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 1000

@@ -5,6 +5,7 @@ from parvis.core.oidc import AuthenticationRequestView, CallbackView
 urlpatterns = [
     path("", include("parvis.core.urls")),
     path("", include("parvis.spaces.urls")),
+    path("", include("parvis.documents.urls")),
     path("oidc/connexion/", AuthenticationRequestView.as_view(), name="oidc_authentication_init"),
     path("oidc/retour/", CallbackView.as_view(), name="oidc_authentication_callback"),
 ]

@@ -1,11 +1,13 @@
 // Parvis: htmx for fragments, and one real-time island (the unread notifications count).
 import htmx from "htmx.org";
 import { startNotifications } from "./notifications.js";
+import { startUploads } from "./uploads.js";
 
 window.htmx = htmx;
 
 document.addEventListener("DOMContentLoaded", () => {
   startNotifications(document.querySelector("[data-notifications-socket]"));
+  for (const form of document.querySelectorAll("form[data-upload]")) startUploads(form);
   for (const button of document.querySelectorAll("[data-copy]")) {
     button.addEventListener("click", async () => {
       const target = document.getElementById(button.dataset.copy);

@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from parvis.core import policies
+from parvis.core import policies, registry
 from parvis.core.notify import unread_count
 
 NAV = {
@@ -23,6 +23,9 @@ def _nav(request: HttpRequest) -> str:
     name = match.view_name if match else ""
     if name in NAV:
         return NAV[name]
+    for tool in registry.org_entries():
+        if name.split(":")[0] == tool.org_url_name.split(":")[0] and "/e/" not in request.path:  # type: ignore[union-attr]
+            return f"tool:{tool.name}"
     if "/admin/" in request.path:
         return "admin"
     if name.startswith("core:operator") or name.startswith("spaces:operator"):
@@ -45,4 +48,5 @@ def parvis(request: HttpRequest) -> dict[str, Any]:
         "unread_notifications": unread_count(user),  # type: ignore[arg-type]
         "oidc_enabled": settings.OIDC_ENABLED,
         "nav": _nav(request),
+        "tool_menu": [(tool, f"tool:{tool.name}") for tool in registry.org_entries()],
     }

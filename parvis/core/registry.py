@@ -20,6 +20,10 @@ class Tool:
     url_name: str  # reversed with (organisation slug, space slug)
     on_space_created: Callable[[Any, Any], None] | None = None
     notification_kinds: tuple[str, ...] = field(default_factory=tuple)
+    on_tick: Callable[[], None] | None = None  # periodic work, from the scheduler's tick
+    # An entry of the main menu, for what the tool gathers across spaces ("Mes fichiers").
+    org_url_name: str | None = None  # reversed with the organisation slug
+    org_label: str | Promise = ""
 
 
 _tools: dict[str, Tool] = {}
@@ -43,6 +47,10 @@ def known(names: list[str]) -> list[str]:
     return [name for name in _tools if name in wanted]
 
 
+def org_entries() -> list[Tool]:
+    return [tool for tool in _tools.values() if tool.org_url_name]
+
+
 def enabled(space: Any) -> list[Tool]:
     return [tool for name, tool in _tools.items() if name in space.tools]
 
@@ -51,3 +59,10 @@ def space_created(space: Any, template: Any) -> None:
     for tool in enabled(space):
         if tool.on_space_created is not None:
             tool.on_space_created(space, template)
+
+
+def tick() -> None:
+    """Each tool's periodic work (trash purge, clean-ups), once per scheduler tick."""
+    for tool in _tools.values():
+        if tool.on_tick is not None:
+            tool.on_tick()

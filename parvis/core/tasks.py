@@ -2,7 +2,7 @@
 
 from django_tasks import task
 
-from parvis.core import notify, throttle
+from parvis.core import notify, registry, throttle
 
 
 @task()
@@ -17,4 +17,5 @@ def tick() -> list[int]:
     """The scheduler's job, once a minute."""
     built, sent = notify.deliver()
     throttle.purge()
+    registry.tick()
     return [built, sent]

@@ -1,0 +1,70 @@
+"""The ClamAV daemon, over its INSTREAM protocol (unix socket or TCP).
+
+`PARVIS_CLAMAV` names the daemon: a socket path (`/run/clamav/clamd.ctl`) or `host:port`.
+Without it there is no antivirus and uploads are available at once.
+"""
+
+import socket
+import struct
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from django.conf import settings
+
+CHUNK = 64 * 1024
+
+
+class ScanError(Exception):
+    """The daemon could not give a verdict (down, too big, protocol error): try again later."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    clean: bool
+    signature: str = ""
+
+
+def _connect(address: str, timeout: float) -> socket.socket:
+    if address.startswith("/") or address.startswith("unix:"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        sock.connect(address.removeprefix("unix:"))
+        return sock
+    host, _, port = address.removeprefix("tcp:").rpartition(":")
+    return socket.create_connection((host, int(port)), timeout=timeout)
+
+
+def _response(sock: socket.socket) -> str:
+    data = b""
+    while not data.endswith(b"\0"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.rstrip(b"\0").decode(errors="replace").strip()
+
+
+def ping(address: str | None = None, timeout: float = 5) -> bool:
+    try:
+        with _connect(address or settings.PARVIS_CLAMAV, timeout) as sock:
+            sock.sendall(b"zPING\0")
+            return _response(sock) == "PONG"
+    except OSError:
+        return False
+
+
+def scan(data: BinaryIO, address: str | None = None, timeout: float = 120) -> Verdict:
+    try:
+        with _connect(address or settings.PARVIS_CLAMAV, timeout) as sock:
+            sock.sendall(b"zINSTREAM\0")
+            while chunk := data.read(CHUNK):
+                sock.sendall(struct.pack("!L", len(chunk)) + chunk)
+            sock.sendall(struct.pack("!L", 0))
+            answer = _response(sock)
+    except OSError as error:
+        raise ScanError(str(error)) from error
+    if answer.endswith(" OK"):
+        return Verdict(clean=True)
+    if answer.endswith(" FOUND"):
+        return Verdict(clean=False, signature=answer.removeprefix("stream:").removesuffix("FOUND").strip())
+    raise ScanError(answer)
