@@ -15,18 +15,24 @@ help: ## List the targets
 
 # --- Installing ----------------------------------------------------------------------------------
 
-system-deps: ## Install the Debian packages Parvis needs (gettext; chromium for the tests)
-	@missing=""; \
-	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+# Debian packages: `apt_install` installs those whose command is missing (needs root).
+define apt_install
+	@missing=""; for pair in $(1); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "apt-get install$$missing"; \
 	  apt-get install -y --no-install-recommends $$missing || { apt-get update && apt-get install -y --no-install-recommends $$missing; }; \
 	fi
+endef
 
-system-test-deps: system-deps ## Debian packages for the tests (headless Chromium)
-	@if ! command -v chromium >/dev/null; then \
-	  apt-get install -y --no-install-recommends chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }; \
-	fi
+system-deps: ## Install the Debian packages Parvis needs (gettext; poppler-utils for PDF previews)
+	$(call apt_install,msgfmt:gettext pdftoppm:poppler-utils)
+
+system-test-deps: system-deps ## Debian packages for the tests (Chromium, litmus, rclone, ClamAV)
+	$(call apt_install,chromium:chromium litmus:litmus rclone:rclone clamd:clamav-daemon sigtool:clamav)
+
+system-bench-deps: system-test-deps ## Debian packages for the benchmarks (nginx)
+	$(call apt_install,nginx:nginx-light)
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
