@@ -186,6 +186,8 @@ def rename(actor: Actor, item: Folder | Document, name: str) -> None:
     kind = "folder" if isinstance(item, Folder) else "document"
     audit(actor, f"documents.{kind}_rename", item, organisation=_org(item.space), data={"from": old})
     touch(item.space)
+    if isinstance(item, Document):  # search finds it by its new name, not its old one
+        _index_on_commit(item)
 
 
 @transaction.atomic

@@ -10,8 +10,9 @@ filtered by the documents policy: a searcher only ever sees what she may open.
 import html
 import re
 import unicodedata
+from collections import deque
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import snowballstemmer
 from django.db import connection
@@ -24,8 +25,9 @@ from .models import Document, SearchEntry
 
 WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY_TERMS = 8
-CANDIDATES = 2000
 EXTRACT_WORDS = 14
+
+Group = tuple[str, ...]  # the terms one word of the query may be indexed under
 
 
 @cache
@@ -40,12 +42,28 @@ def fold(word: str) -> str:
     )
 
 
+@lru_cache(maxsize=65536)
+def variants(word: str) -> Group:
+    """The terms of one word. Stemming the accent-free word makes "creee" and "créée" one
+    term whatever the accents typed; stemming the word as written, then folding, keeps the
+    stemmer's grip on French endings ("créée", "créé" → "cre"). A word is indexed (and looked
+    for) under both when they differ."""
+    lower = word.lower()
+    folded_first = _stemmer().stemWord(fold(lower))
+    stemmed_first = fold(_stemmer().stemWord(lower))
+    return (folded_first,) if folded_first == stemmed_first else (folded_first, stemmed_first)
+
+
 def term(word: str) -> str:
-    return fold(_stemmer().stemWord(word.lower()))
+    return variants(word)[0]
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in WORD.findall(text) if w.strip("_")]
 
 
 def terms(text: str) -> list[str]:
-    return [term(w) for w in WORD.findall(text) if w != "_"]
+    return [t for w in _words(text) for t in variants(w)]
 
 
 def index(document: Document) -> None:
@@ -57,35 +75,64 @@ def index(document: Document) -> None:
     )
 
 
-def _query_terms(query: str) -> list[str]:
-    seen: list[str] = []
-    for t in terms(query):
-        if t and t not in seen:
-            seen.append(t)
-    return seen[:MAX_QUERY_TERMS]
+def query_groups(query: str) -> list[Group]:
+    """The words of a query, each as the group of terms it may be indexed under."""
+    groups: list[Group] = []
+    for word in _words(query):
+        group = variants(word)
+        if group not in groups:
+            groups.append(group)
+    return groups[:MAX_QUERY_TERMS]
 
 
-def _ranked_entry_ids(query_terms: list[str]) -> list[int]:
-    """Ids of the search entries that hold every term (the last one as a prefix, for
-    search-as-you-type), best first."""
+def _fts5_expression(groups: list[Group]) -> str:
+    """Every word, under one of its terms; the last one as a prefix (search as you type)."""
+    parts = []
+    for i, group in enumerate(groups):
+        star = "*" if i == len(groups) - 1 else ""
+        parts.append("(" + " OR ".join(f'"{t}"{star}' for t in group) + ")")
+    return " AND ".join(parts)
+
+
+def _tsquery(groups: list[Group]) -> str:
+    parts = []
+    for i, group in enumerate(groups):
+        star = ":*" if i == len(groups) - 1 else ""
+        parts.append("(" + " | ".join(f"'{t}'{star}" for t in group) + ")")
+    return " & ".join(parts)
+
+
+def _ranked_document_ids(groups: list[Group], scope: QuerySet[Document], limit: int) -> list[int]:
+    """Ids of the documents of `scope` whose entry holds every word, best first: those whose
+    name matches before those that match by their text only, then by relevance (bm25 on
+    SQLite, ts_rank on PostgreSQL). The scope is applied inside the query, so that other
+    people's matches never push hers out of the window."""
+    scope_sql, scope_params = scope.order_by().values("pk").query.sql_with_params()
     if connection.vendor == "sqlite":
-        parts = [f'"{t}"' for t in query_terms[:-1]] + [f'"{query_terms[-1]}"*']
+        expression = _fts5_expression(groups)
         sql = (
-            "SELECT rowid FROM documents_fts WHERE documents_fts MATCH %s "
-            "ORDER BY bm25(documents_fts, 10.0, 1.0) LIMIT %s"
+            "SELECT e.document_id FROM documents_fts JOIN documents_searchentry e "  # noqa: S608
+            "ON e.id = documents_fts.rowid "
+            "WHERE documents_fts MATCH %s "
+            f"AND e.document_id IN ({scope_sql}) "
+            "ORDER BY documents_fts.rowid IN "
+            "(SELECT rowid FROM documents_fts WHERE documents_fts MATCH %s) DESC, "
+            "bm25(documents_fts, 10.0, 1.0), e.document_id LIMIT %s"
         )
-        params: list[object] = [" AND ".join(parts), CANDIDATES]
+        params: list[object] = [expression, *scope_params, f"name_terms : ({expression})", limit]
     else:
-        tsquery = " & ".join([*query_terms[:-1], f"{query_terms[-1]}:*"])
         vector = (
-            "(setweight(to_tsvector('simple'::regconfig, name_terms), 'A') || "
-            "setweight(to_tsvector('simple'::regconfig, body_terms), 'B'))"
+            "(setweight(to_tsvector('simple'::regconfig, e.name_terms), 'A') || "
+            "setweight(to_tsvector('simple'::regconfig, e.body_terms), 'B'))"
         )
         sql = (
-            f"SELECT id FROM documents_searchentry, to_tsquery('simple', %s) q "  # noqa: S608
-            f"WHERE {vector} @@ q ORDER BY ts_rank({vector}, q) DESC, id LIMIT %s"
+            "SELECT e.document_id FROM documents_searchentry e, "  # noqa: S608
+            "to_tsquery('simple'::regconfig, %s) q "
+            f"WHERE {vector} @@ q AND e.document_id IN ({scope_sql}) "
+            "ORDER BY to_tsvector('simple'::regconfig, e.name_terms) @@ q DESC, "
+            f"ts_rank({vector}, q) DESC, e.document_id LIMIT %s"
         )
-        params = [tsquery, CANDIDATES]
+        params = [_tsquery(groups), *scope_params, limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
@@ -99,47 +146,57 @@ class Hit:
 
 def search(user: AnyUser, query: str, scope: QuerySet[Document], limit: int = 30) -> list[Hit]:
     """The documents of `scope` (already filtered by the policy) that match `query`."""
-    query_terms = _query_terms(query)
-    if not query_terms:
+    groups = query_groups(query)
+    if not groups:
         return []
-    entry_ids = _ranked_entry_ids(query_terms)
-    if not entry_ids:
+    ranked = _ranked_document_ids(groups, scope, limit)
+    if not ranked:
         return []
-    doc_of_entry = dict(SearchEntry.objects.filter(pk__in=entry_ids).values_list("pk", "document_id"))
-    ranked_docs = [doc_of_entry[e] for e in entry_ids if e in doc_of_entry]
-    allowed = scope.filter(pk__in=ranked_docs).select_related("current", "folder", "space__organisation")
-    by_id = {d.pk: d for d in allowed}
+    found = scope.filter(pk__in=ranked).select_related("current", "folder", "space__organisation")
+    by_id = {d.pk: d for d in found}
     hits = []
-    for doc_id in ranked_docs:
+    for doc_id in ranked:
         doc = by_id.get(doc_id)
         if doc is None:
             continue
         text = doc.current.text if doc.current else ""
-        hits.append(Hit(doc, highlight(text, query_terms) or highlight(doc.name, query_terms)))
-        if len(hits) >= limit:
-            break
+        hits.append(Hit(doc, highlight(text, groups) or highlight(doc.name, groups)))
     return hits
 
 
-def _matches(word: str, query_terms: list[str]) -> bool:
-    t = term(word)
-    return t in query_terms[:-1] or t.startswith(query_terms[-1]) or t in query_terms
+def _matches(word: str, groups: list[Group]) -> bool:
+    if not word.strip("_"):
+        return False
+    mine = variants(word)
+    if any(t in group for group in groups for t in mine):
+        return True
+    return any(t.startswith(prefix) for t in mine for prefix in groups[-1])
 
 
-def highlight(text: str, query_terms: list[str]) -> SafeString:
-    """A short extract around the first match, the matching words in <mark>, escaped."""
-    words = list(WORD.finditer(text))
-    first = next((i for i, m in enumerate(words) if _matches(m.group(), query_terms)), None)
+def highlight(text: str, groups: list[Group]) -> SafeString:
+    """A short extract around the first match, the matching words in <mark>, escaped. Reads
+    the text only up to the extract (a long text is not stemmed whole for each hit)."""
+    before: deque[re.Match[str]] = deque(maxlen=EXTRACT_WORDS // 2)
+    words = WORD.finditer(text)
+    first = None
+    for m in words:
+        if _matches(m.group(), groups):
+            first = m
+            break
+        before.append(m)
     if first is None:
         return mark_safe("")
-    start_word = max(0, first - EXTRACT_WORDS // 2)
-    end_word = min(len(words), start_word + EXTRACT_WORDS)
-    start, end = words[start_word].start(), words[end_word - 1].end()
+    window = [*before, first]
+    for m in words:
+        if len(window) >= EXTRACT_WORDS:
+            break
+        window.append(m)
+    start, end = window[0].start(), window[-1].end()
     pieces, cursor = [], start
-    for m in words[start_word:end_word]:
+    for m in window:
         pieces.append(html.escape(text[cursor : m.start()]))
         word = html.escape(m.group())
-        pieces.append(f"<mark>{word}</mark>" if _matches(m.group(), query_terms) else word)
+        pieces.append(f"<mark>{word}</mark>" if _matches(m.group(), groups) else word)
         cursor = m.end()
     extract = " ".join("".join(pieces).split())
     prefix = "… " if start > 0 else ""

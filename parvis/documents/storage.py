@@ -119,7 +119,7 @@ class LocalBlobStore:
     def open(self, sha: str) -> BinaryIO:
         return self.path(sha).open("rb")
 
-    def delivery(self, sha: str, filename: str, inline: bool) -> Delivery:
+    def delivery(self, sha: str, filename: str, inline: bool, content_type: str | None = None) -> Delivery:
         return Delivery(path=self.path(sha))
 
     def delete(self, sha: str) -> None:
@@ -171,22 +171,23 @@ class S3BlobStore:
         return True
 
     def adopt(self, source: Path, sha: str) -> None:
-        try:
-            if not self.exists(sha):
-                self.client.upload_file(str(source), self.bucket, self.key(sha))
-        finally:
-            source.unlink(missing_ok=True)
+        """Send a finished spool file (unless S3 already holds that content), then drop it.
+        If S3 refuses, the file stays: a chunked upload's file is all the client was
+        promised, and the next attempt sends it again."""
+        if not self.exists(sha):
+            self.client.upload_file(str(source), self.bucket, self.key(sha))
+        source.unlink(missing_ok=True)
 
     def open(self, sha: str) -> BinaryIO:
         return self.client.get_object(Bucket=self.bucket, Key=self.key(sha))["Body"]  # type: ignore[no-any-return]
 
-    def delivery(self, sha: str, filename: str, inline: bool) -> Delivery:
+    def delivery(self, sha: str, filename: str, inline: bool, content_type: str | None = None) -> Delivery:
+        """A presigned GET (SigV4, five minutes) that makes S3 answer with our file name and
+        our type: objects are stored untyped, and a browser must not guess an inline type."""
         disposition = f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(filename)}"
-        url = self.client.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": self.bucket, "Key": self.key(sha), "ResponseContentDisposition": disposition},
-            ExpiresIn=300,
-        )
+        params = {"Bucket": self.bucket, "Key": self.key(sha), "ResponseContentDisposition": disposition}
+        params["ResponseContentType"] = content_type or "application/octet-stream"
+        url = self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=300)
         return Delivery(url=url)
 
     def delete(self, sha: str) -> None:

@@ -137,7 +137,8 @@ def serve(
         raise PermissionDenied
     sha, size = version.sha256, version.size
     etag = f'"{sha}"'
-    delivery = blob_store().delivery(sha, filename, inline)
+    mime = content_type or (version.mime_type if inline else "application/octet-stream")
+    delivery = blob_store().delivery(sha, filename, inline, mime)
     if delivery.url is not None:
         return HttpResponseRedirect(delivery.url)
     assert delivery.path is not None
@@ -149,7 +150,6 @@ def serve(
         "Cache-Control": "private, no-cache",
         "X-Content-Type-Options": "nosniff",
     }
-    mime = content_type or (version.mime_type if inline else "application/octet-stream")
     if request.headers.get("If-None-Match") == etag:
         return HttpResponse(status=304, headers={"ETag": etag})
     if settings.PARVIS_ACCEL_REDIRECT:
