@@ -20,7 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q, Sum, Value
+from django.db.models import Exists, F, Max, OuterRef, Q, Sum, Value
 from django.db.models.functions import Concat, Substr
 from django.urls import reverse
 from django.utils import timezone
@@ -386,9 +386,11 @@ def collect_garbage(grace: datetime.timedelta = datetime.timedelta(hours=1)) -> 
     )
     for sha in list(candidates[:1000]):
         with transaction.atomic():
+            # No outer join under FOR UPDATE: PostgreSQL refuses to lock its nullable side.
             blob = (
                 Blob.objects.select_for_update()
-                .filter(sha256=sha, last_used_at__lt=cutoff, versions__isnull=True)
+                .filter(sha256=sha, last_used_at__lt=cutoff)
+                .exclude(Exists(Version.objects.filter(blob=OuterRef("pk"))))
                 .first()
             )
             if blob is None:

@@ -25,6 +25,9 @@ class Verdict:
 
 
 def _connect(address: str, timeout: float) -> socket.socket:
+    if not address:
+        # Switched off while versions still waited for it: they stay in quarantine.
+        raise OSError("no antivirus configured (PARVIS_CLAMAV)")
     if address.startswith("/") or address.startswith("unix:"):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(timeout)
@@ -54,6 +57,8 @@ def ping(address: str | None = None, timeout: float = 5) -> bool:
 
 
 def scan(data: BinaryIO, address: str | None = None, timeout: float = 120) -> Verdict:
+    """Stream the bytes to clamd. Raises ScanError when no verdict came (daemon down or busy,
+    file above its StreamMaxLength): the file then stays in quarantine, to be scanned again."""
     try:
         with _connect(address or settings.PARVIS_CLAMAV, timeout) as sock:
             sock.sendall(b"zINSTREAM\0")
@@ -61,7 +66,7 @@ def scan(data: BinaryIO, address: str | None = None, timeout: float = 120) -> Ve
                 sock.sendall(struct.pack("!L", len(chunk)) + chunk)
             sock.sendall(struct.pack("!L", 0))
             answer = _response(sock)
-    except OSError as error:
+    except (OSError, ValueError) as error:  # ValueError: a malformed host:port
         raise ScanError(str(error)) from error
     if answer.endswith(" OK"):
         return Verdict(clean=True)

@@ -4,9 +4,9 @@ Extraction never fails an upload: a file it cannot read simply has no text. Page
 characters are capped so a huge or hostile file cannot exhaust the worker.
 """
 
+import codecs
 import io
 import logging
-import zipfile
 from typing import BinaryIO
 
 log = logging.getLogger(__name__)
@@ -66,14 +66,21 @@ def _odt(data: BinaryIO) -> str:
     return "\n".join(parts)
 
 
+def decode(raw: bytes) -> str:
+    """Text of unknown encoding: UTF-8 (with or without its BOM), UTF-16 with its BOM (what
+    Windows' Notepad calls "Unicode"), else Windows-1252, the usual encoding of French files
+    written on Windows. `raw` may be the start of a longer file: a UTF-8 character cut at its
+    end is dropped, not taken for a sign of another encoding."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16", errors="replace")
+    try:
+        return codecs.getincrementaldecoder("utf-8-sig")().decode(raw, final=False)
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
 def _text(data: BinaryIO) -> str:
-    raw = data.read(MAX_CHARS * 2)
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("latin-1")
+    return decode(data.read(MAX_CHARS * 2))
 
 
 READERS = {"pdf": _pdf, "docx": _docx, "odt": _odt, "text": _text}
@@ -87,7 +94,7 @@ def extract_text(data: BinaryIO, name: str, mime_type: str, size: int) -> str:
         if kind != "text":
             data = io.BytesIO(data.read())  # the readers need a seekable file
         text = READERS[kind](data)
-    except (Exception, zipfile.BadZipFile):
+    except Exception:  # a file it cannot read (corrupt, encrypted, hostile) has no text
         log.info("no text extracted from a %s file", kind)
         return ""
     return text.replace("\x00", "")[:MAX_CHARS]

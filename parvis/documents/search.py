@@ -178,26 +178,32 @@ def highlight(text: str, groups: list[Group]) -> SafeString:
     the text only up to the extract (a long text is not stemmed whole for each hit)."""
     before: deque[re.Match[str]] = deque(maxlen=EXTRACT_WORDS // 2)
     words = WORD.finditer(text)
-    first = None
+    first, skipped = None, 0
     for m in words:
         if _matches(m.group(), groups):
             first = m
             break
+        if len(before) == before.maxlen:
+            skipped += 1
         before.append(m)
     if first is None:
         return mark_safe("")
-    window = [*before, first]
+    window, whole_end = [*before, first], True
     for m in words:
         if len(window) >= EXTRACT_WORDS:
+            whole_end = False
             break
         window.append(m)
-    start, end = window[0].start(), window[-1].end()
+    # From the very start (or to the very end) of the text when no word is left out there.
+    start = 0 if skipped == 0 else window[0].start()
+    end = len(text) if whole_end else window[-1].end()
     pieces, cursor = [], start
     for m in window:
         pieces.append(html.escape(text[cursor : m.start()]))
         word = html.escape(m.group())
         pieces.append(f"<mark>{word}</mark>" if _matches(m.group(), groups) else word)
         cursor = m.end()
+    pieces.append(html.escape(text[cursor:end]))
     extract = " ".join("".join(pieces).split())
     prefix = "… " if start > 0 else ""
     suffix = " …" if end < len(text) else ""

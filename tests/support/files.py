@@ -32,7 +32,8 @@ def pdf(*pages: str) -> bytes:
                 f"/Resources << /Font << /F1 3 0 R >> >> /Contents {content_id} 0 R >>"
             ).encode()
         )
-        objects.append(b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream")
+        length = str(len(stream)).encode()
+        objects.append(b"<< /Length " + length + b" >>\nstream\n" + stream + b"\nendstream")
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -130,7 +131,10 @@ def _upload(request: HttpRequest, org_slug: str, space_slug: str, pk: int) -> Ht
     if errors and not stored:
         context = folder_context(request, space, folder) | {"upload_errors": errors}
         return documents_page(request, "documents/folder.html", org, space, context, status=400)
-    messages.success(request, _("%(count)d file(s) added.") % {"count": len(stored)})
+    messages.success(
+        request,
+        ngettext("%(count)d file added.", "%(count)d files added.", len(stored)) % {"count": len(stored)},
+    )
     for error in errors:
         messages.error(request, error)
     return redirect(actions.folder_url(folder))
