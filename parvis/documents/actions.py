@@ -305,6 +305,16 @@ def restore(actor: Actor, item: Folder | Document) -> Folder:
     if parent.in_trash:
         parent = root_folder(item.space)
     name = free_name(parent, item.name)
+    # Place and name first, while it is still deleted: the live names are then never doubled.
+    if isinstance(item, Folder):
+        if parent.pk != item.parent_id:
+            old_path, new_path = item.path, f"{parent.path}{item.pk}/"
+            Folder.objects.filter(path__startswith=old_path).update(
+                path=Concat(Value(new_path), Substr("path", len(old_path) + 1))
+            )
+        Folder.objects.filter(pk=item.pk).update(parent=parent, name=name)
+    else:
+        Document.objects.filter(pk=item.pk).update(folder=parent, name=name)
     Folder.objects.filter(deletion=item.deletion).update(
         deleted_at=None, deleted_by=None, deletion=None, trash_root=False
     )
@@ -312,17 +322,6 @@ def restore(actor: Actor, item: Folder | Document) -> Folder:
         deleted_at=None, deleted_by=None, deletion=None, trash_root=False
     )
     item.refresh_from_db()
-    if parent != (item.parent if isinstance(item, Folder) else item.folder) or name != item.name:
-        item.name = name
-        if isinstance(item, Folder):
-            old_path, new_path = item.path, f"{parent.path}{item.pk}/"
-            Folder.objects.filter(path__startswith=old_path).update(
-                path=Concat(Value(new_path), Substr("path", len(old_path) + 1))
-            )
-            Folder.objects.filter(pk=item.pk).update(parent=parent, name=name)
-        else:
-            Document.objects.filter(pk=item.pk).update(folder=parent, name=name)
-        item.refresh_from_db()
     kind = "folder" if isinstance(item, Folder) else "document"
     audit(actor, f"documents.{kind}_restore", item, organisation=_org(item.space))
     touch(item.space)

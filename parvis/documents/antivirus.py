@@ -30,8 +30,12 @@ def _connect(address: str, timeout: float) -> socket.socket:
         raise OSError("no antivirus configured (PARVIS_CLAMAV)")
     if address.startswith("/") or address.startswith("unix:"):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        sock.connect(address.removeprefix("unix:"))
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address.removeprefix("unix:"))
+        except OSError:
+            sock.close()
+            raise
         return sock
     host, _, port = address.removeprefix("tcp:").rpartition(":")
     return socket.create_connection((host, int(port)), timeout=timeout)
@@ -52,7 +56,7 @@ def ping(address: str | None = None, timeout: float = 5) -> bool:
         with _connect(address or settings.PARVIS_CLAMAV, timeout) as sock:
             sock.sendall(b"zPING\0")
             return _response(sock) == "PONG"
-    except OSError:
+    except (OSError, ValueError):
         return False
 
 

@@ -105,6 +105,8 @@ def thumbnail(version: Version) -> bytes | None:
     cached = store.read_derived(key)
     if cached is not None:
         return cached or None
+    if what == "pdf" and shutil.which("pdftoppm") is None:
+        return None  # not remembered as "no picture": it appears once poppler-utils is installed
     source, temporary = _local_copy(version)
     try:
         data = _image_thumbnail(source) if what == "image" else _pdftoppm(source, 1, THUMB_SIZE)
@@ -123,11 +125,14 @@ def page_count(version: Version) -> int:
         return int(cached or b"0")
     from pypdf import PdfReader
 
+    source, temporary = _local_copy(version)  # pypdf reads what it needs, not the whole file
     try:
-        with store.open(version.sha256) as f:
-            count = len(PdfReader(io.BytesIO(f.read())).pages)
-    except Exception:
+        count = len(PdfReader(source).pages)
+    except Exception:  # not a PDF pypdf can read: no pages to show
         count = 0
+    finally:
+        if temporary:
+            source.unlink(missing_ok=True)
     store.write_derived(key, str(count).encode())
     return count
 
@@ -138,6 +143,8 @@ def pdf_page(version: Version, page: int) -> bytes | None:
     cached = store.read_derived(key)
     if cached is not None:
         return cached or None
+    if shutil.which("pdftoppm") is None:
+        return None
     source, temporary = _local_copy(version)
     try:
         data = _pdftoppm(source, page, PAGE_WIDTH)

@@ -6,7 +6,8 @@ Every task is idempotent: a worker may die half-way and the task run again.
 import datetime
 import logging
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 from django_tasks import task
 
 from . import actions, antivirus, extract, previews, search
@@ -18,7 +19,15 @@ log = logging.getLogger(__name__)
 
 @task()
 def process_version(version_id: int) -> str:
-    """After an upload: the antivirus (when configured), then the text and the index."""
+    """After an upload: the antivirus (when configured), then the text and the index.
+
+    Run in the site's language whatever worker runs it: the uploader of a refused file is
+    told in a notification written now."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _process_version(version_id)
+
+
+def _process_version(version_id: int) -> str:
     version = Version.objects.select_related("document").filter(pk=version_id).first()
     if version is None:
         return "gone"
@@ -26,11 +35,15 @@ def process_version(version_id: int) -> str:
         try:
             with blob_store().open(version.sha256) as f:
                 verdict = antivirus.scan(f)
-        except antivirus.ScanError:
-            log.warning("antivirus unavailable; version %s stays in quarantine", version_id)
+        except antivirus.ScanError as error:
+            log.warning("antivirus unavailable (%s); version %s stays in quarantine", error, version_id)
             return "pending"
-        actions.record_scan(version, verdict.clean, verdict.signature)
+        try:
+            actions.record_scan(version, verdict.clean, verdict.signature)
+        except Version.DoesNotExist:  # deleted (purged) while it was being scanned
+            return "gone"
         if not verdict.clean:
+            log.warning("antivirus refused version %s: %s", version_id, verdict.signature)
             return "infected"
         version.refresh_from_db()
     if not version.extracted:

@@ -26,6 +26,8 @@ import pytest
 # The standard antivirus test file (https://www.eicar.org/download-anti-malware-testfile/),
 # assembled from two halves so that no scanner flags this source file itself.
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+# A 3 MB sample whose hash is in the database too: found only if clamd got every byte.
+LARGE_SAMPLE = bytes(range(256)) * (3 * 4096)
 START_TIMEOUT = 60.0
 
 
@@ -60,14 +62,18 @@ class Clamd:
         self.address = str(self.dir / "clamd.sock")
         self.log = self.dir / "clamd.log"
         self.process: subprocess.Popen[bytes] | None = None
-        sample = self.dir / "eicar.com"
-        sample.write_bytes(EICAR)
-        database = subprocess.run(
-            [sigtool, "--md5", str(sample)], check=True, capture_output=True, timeout=30
-        ).stdout
-        sample.unlink()
         (self.dir / "db").mkdir()
-        (self.dir / "db" / "test.hdb").write_bytes(database)
+        signatures = []
+        for name, data in (("eicar.com", EICAR), ("parvis-large-sample", LARGE_SAMPLE)):
+            sample = self.dir / name
+            sample.write_bytes(data)
+            signatures.append(
+                subprocess.run(
+                    [sigtool, "--md5", str(sample)], check=True, capture_output=True, timeout=30
+                ).stdout
+            )
+            sample.unlink()
+        (self.dir / "db" / "test.hdb").write_bytes(b"".join(signatures))
         self.config = self.dir / "clamd.conf"
         self.config.write_text(
             "\n".join(
