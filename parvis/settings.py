@@ -360,3 +360,13 @@ PARVIS_CLAMAV = env("PARVIS_CLAMAV")
 # Files sent in one form post are spooled to disk beyond this size (chunked uploads are not).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
+
+# --- WebDAV -------------------------------------------------------------------------------------
+# /dav/ (parvis/documents/webdav): threads running wsgidav per process, the block size PUT bodies
+# are read in, and how long a verified app password is remembered in a process (a revoked one
+# is refused at once all the same: one query per request checks it still exists).
+PARVIS_DAV_WORKERS = envint("PARVIS_DAV_WORKERS", 16)
+PARVIS_DAV_BLOCK_BYTES = envint("PARVIS_DAV_BLOCK_BYTES", 1024 * 1024)
+PARVIS_DAV_AUTH_CACHE_SECONDS = envint("PARVIS_DAV_AUTH_CACHE_SECONDS", 600)
+PARVIS_DAV_AUTH_CACHE_SIZE = 10_000
+LOGGING["loggers"]["wsgidav"] = {"level": "WARNING"}

@@ -506,10 +506,12 @@ def store_file(
     *,
     modified_at: datetime.datetime | None = None,
     mime_type: str | None = None,
+    imported: bool = False,
 ) -> Stored:
     """Put a finished, fsynced spool file into `folder` as `name`: a new document, or a new
     version of the document of that name. The bytes are in the store before the rows that
-    point to them commit; an acknowledged upload is never lost."""
+    point to them commit; an acknowledged upload is never lost. An `imported` file (import_tree)
+    keeps its own date as the document's, and is not announced to subscribers one by one."""
     name = clean_name(name)
     org = _org(folder.space)
     if folder.in_trash:
@@ -522,7 +524,9 @@ def store_file(
     blob_store().adopt(source, sha)
     for attempt in range(3):
         try:
-            return _store_rows(actor, folder, name, sha, size, modified_at, mime_type or guess_type(name))
+            return _store_rows(
+                actor, folder, name, sha, size, modified_at, mime_type or guess_type(name), imported
+            )
         except IntegrityError:  # a concurrent upload of the same name or version number
             if attempt == 2:
                 raise
@@ -538,6 +542,7 @@ def _store_rows(
     size: int,
     modified_at: datetime.datetime | None,
     mime_type: str,
+    imported: bool = False,
 ) -> Stored:
     Blob.objects.get_or_create(sha256=sha, defaults={"size": size})
     now = timezone.now()
@@ -561,7 +566,7 @@ def _store_rows(
         status=Version.Status.PENDING if antivirus_on() else Version.Status.CLEAN,
     )
     doc.current = version
-    doc.modified_at = now
+    doc.modified_at = (modified_at or now) if imported else now
     doc.save(update_fields=["current", "modified_at"])
     audit(
         actor,
@@ -571,9 +576,10 @@ def _store_rows(
         data={"version": number, "size": size, "new": created},
     )
     touch(folder.space)
-    if actor.user is not None:
-        record_visit(actor.user, doc)
-    _tell_subscribers(doc, version, actor)
+    if not imported:
+        if actor.user is not None:
+            record_visit(actor.user, doc)
+        _tell_subscribers(doc, version, actor)
     _process_on_commit(version)
     return Stored(doc, version, created)
 

@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from parvis.core.auth import app_password_login
 from parvis.core.models import AppPassword, User, digest
@@ -28,10 +29,15 @@ _verified: OrderedDict[str, tuple[int, float]] = OrderedDict()  # key → (app p
 _lock = threading.Lock()
 
 
+def sign_in_hint() -> str:
+    """The body of a 401: some clients show it."""
+    return _("Sign in with your e-mail address and an app password (your profile, “App passwords”).")
+
+
 def credentials(header: str | None) -> tuple[str, str] | None:
     """(e-mail, secret) from an `Authorization: Basic …` header, or None if there is none or
     it cannot be read."""
-    if not header or not header[:6].lower() == "basic ":
+    if not header or header[:6].lower() != "basic ":
         return None
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")

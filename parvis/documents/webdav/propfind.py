@@ -27,7 +27,13 @@ from .tree import DavContext, FileNode, FolderNode, Node, Refused
 
 DAV = "{DAV:}"
 HREF_SAFE = "/!*'(),$-_|."  # as wsgidav's get_href: some clients choke on "%28"
-CONDITIONAL = ("HTTP_IF", "HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE")
+CONDITIONAL = (
+    "HTTP_IF",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+)
 LOCK_NAMES = ("lockdiscovery", "supportedlock")
 LIVE_NAMES = (
     "resourcetype",
@@ -134,11 +140,17 @@ class Renderer:
     # Live properties: name → XML, or None when the node does not have it.
     def live(self, node: Node, local: str) -> str | None:
         if local == "resourcetype":
-            return "<D:resourcetype><D:collection/></D:resourcetype>" if node.is_collection else "<D:resourcetype/>"
+            return (
+                "<D:resourcetype><D:collection/></D:resourcetype>"
+                if node.is_collection
+                else "<D:resourcetype/>"
+            )
         if local == "displayname":
             return f"<D:displayname>{escape(node.display_name, quote=False)}</D:displayname>"
         if local == "creationdate":
-            return f"<D:creationdate>{iso_date(node.created_at)}</D:creationdate>" if node.created_at else None
+            return (
+                f"<D:creationdate>{iso_date(node.created_at)}</D:creationdate>" if node.created_at else None
+            )
         if local == "getlastmodified":
             moment = node.modified_at
             return f"<D:getlastmodified>{http_date(moment)}</D:getlastmodified>" if moment else None
@@ -199,7 +211,9 @@ class Renderer:
                     ok.append(value)
         parts = [f"<D:response><D:href>{href(self.mount, node)}</D:href>"]
         if ok or not missing:
-            parts.append(f"<D:propstat><D:prop>{''.join(ok)}</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>")
+            parts.append(
+                f"<D:propstat><D:prop>{''.join(ok)}</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"
+            )
         if missing:
             parts.append(
                 f"<D:propstat><D:prop>{''.join(missing)}</D:prop>"
@@ -220,10 +234,16 @@ def _locks(storage: DbLockStorage, node: Node, depth: str) -> dict[str, list[Loc
         return {}  # neither the top nor the organisations can be locked
     if depth == "1":
         return storage.locks_below(lock_url(node))
-    return {lock_url(node): storage.get_lock_list(lock_url(node), include_root=True, include_children=False, token_only=False)}
+    return {
+        lock_url(node): storage.get_lock_list(
+            lock_url(node), include_root=True, include_children=False, token_only=False
+        )
+    }
 
 
-def propfind(environ: Environ, start_response: StartResponse, storage: DbLockStorage, mount: str) -> Iterable[bytes]:
+def propfind(
+    environ: Environ, start_response: StartResponse, storage: DbLockStorage, mount: str
+) -> Iterable[bytes]:
     context: DavContext = environ["parvis.dav"]
     try:
         node = context.resolve(environ["PATH_INFO"])

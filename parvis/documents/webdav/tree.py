@@ -40,7 +40,7 @@ class Refused(Exception):
 
 
 def normalize(path: str) -> str:
-    """"/a/b" (NFC, no trailing slash), or "/" for the top: macOS sends decomposed accents,
+    """ "/a/b" (NFC, no trailing slash), or "/" for the top: macOS sends decomposed accents,
     Windows and Linux composed ones; both must reach the same file."""
     parts = [p for p in unicodedata.normalize("NFC", path).split("/") if p]
     return "/" + "/".join(parts)
@@ -323,7 +323,9 @@ class DavContext:
 
     def _space_node(self, org_path: str, space: Space) -> FolderNode:
         root = actions.root_folder(space)
-        return FolderNode(join(org_path, space.slug), space=space, folder=root, level=space_level(self.user, space))
+        return FolderNode(
+            join(org_path, space.slug), space=space, folder=root, level=space_level(self.user, space)
+        )
 
     def _in_folder(self, parent: FolderNode, name: str) -> Node | None:
         path = join(parent.path, name)
@@ -340,7 +342,11 @@ class DavContext:
         if doc is None:
             return None
         return FileNode(
-            path, space=parent.space, folder=parent.folder, level=parent.level, info=FileInfo.from_document(doc)
+            path,
+            space=parent.space,
+            folder=parent.folder,
+            level=parent.level,
+            info=FileInfo.from_document(doc),
         )
 
     def _child_level(self, level: str | None, children: list[Folder]) -> list[str | None]:
@@ -393,6 +399,12 @@ class DavContext:
         for row in rows:
             info = _file_from_row(row)
             found.append(
-                FileNode(join(node.path, info.name), space=node.space, folder=node.folder, level=node.level, info=info)
+                FileNode(
+                    join(node.path, info.name),
+                    space=node.space,
+                    folder=node.folder,
+                    level=node.level,
+                    info=info,
+                )
             )
         return found

@@ -10,6 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from parvis.core import actions as core_actions
+from parvis.core import registry
 from parvis.core.audit import Actor
 from parvis.core.models import Organisation, OrgMembership, User
 from parvis.spaces import actions
@@ -89,6 +90,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def load(self) -> None:
         system = Actor.system()
+        tools = [tool.name for tool in registry.all_tools()]  # every tool on, to show them all
         orgs = {
             "saint-aubin": core_actions.create_organisation(
                 system,
@@ -132,6 +134,7 @@ class Command(BaseCommand):
             visibility=Visibility.PRIVATE,
             description="Travaux préparatoires d'une commission.",
             folders=["Convocations", "Comptes rendus", "Documents de travail"],
+            tools=tools,
         )
         council = actions.create_space(
             secretaire,
@@ -140,6 +143,7 @@ class Command(BaseCommand):
             kind=Kind.COUNCIL,
             visibility=Visibility.ORGANISATION,
             description="Séances, délibérations et documents du conseil municipal.",
+            tools=tools,
         )
         for persona in ("maire", "elu"):
             actions.add_space_member(secretaire, council, users[persona], Role.CONTRIBUTOR)
@@ -156,6 +160,7 @@ class Command(BaseCommand):
             kind=Kind.SERVICE,
             visibility=Visibility.PRIVATE,
             require_2fa=True,
+            tools=tools,
         )
         actions.set_group_grant(secretaire, rh, groups["Ressources humaines"], Role.CONTRIBUTOR)
         ecole = actions.create_space(
@@ -165,10 +170,16 @@ class Command(BaseCommand):
             kind=Kind.PROJECT,
             visibility=Visibility.ON_REQUEST,
             description="Rénovation énergétique de l'école, avec le bureau d'études.",
+            tools=tools,
         )
         actions.add_space_member(secretaire, ecole, users["externe"], Role.CONTRIBUTOR)
         registre = actions.create_space(
-            secretaire, org, name="Registre RGPD", kind=Kind.PROJECT, visibility=Visibility.PRIVATE
+            secretaire,
+            org,
+            name="Registre RGPD",
+            kind=Kind.PROJECT,
+            visibility=Visibility.PRIVATE,
+            tools=tools,
         )
         actions.add_space_member(secretaire, registre, users["dpo"], Role.MANAGER)
         actions.create_space(
@@ -177,4 +188,5 @@ class Command(BaseCommand):
             name="Conseil municipal",
             kind=Kind.COUNCIL,
             visibility=Visibility.ORGANISATION,
+            tools=tools,
         )
