@@ -154,9 +154,11 @@ def test_the_local_store_hands_over_a_path_and_s3_a_presigned_sigv4_url(store: B
     delivery = store.delivery(sha, "délibération.txt", inline=False)
     if isinstance(store, LocalBlobStore):
         assert delivery.url is None
-        assert delivery.path is not None and delivery.path.read_bytes() == data
+        assert delivery.path is not None
+        assert delivery.path.read_bytes() == data
         return
-    assert delivery.path is None and delivery.url is not None
+    assert delivery.path is None
+    assert delivery.url is not None
     query = parse_qs(urlsplit(delivery.url).query)
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
     assert "AWSAccessKeyId" not in query  # not the SigV2 of boto's default

@@ -15,7 +15,7 @@ import csv
 import datetime
 import hashlib
 import os
-import stat
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,29 +47,47 @@ LEVELS = {
 }
 HEADER_WORDS = {"level", "niveau"}
 
-HELP = gettext_lazy(
-    """Import a directory tree into the documents of a space, with the files' modification dates.
 
-Folders are created as needed below the top folder of the space. The import can be stopped and
-run again with the same arguments: files already imported (same name, and the same size and
-date or the same content) are skipped. Every file is checked by its SHA-256, read back from the store. Nothing is changed with
---dry-run. The report at the end counts the files imported, their size, the files skipped and
-the errors; the command fails (exit status 1) when there were errors.
-
-Rights mapping (--rights): a CSV file (UTF-8 or Windows-1252, separated by ";" or ","), one line
-per folder and person or group, lines starting with # ignored, an optional header line:
-
-    folder;who;level
-    Ressources humaines;Ressources humaines;write
-    Ressources humaines/Paie;maire@saint-aubin.fr;read
-
-- folder: the folder's path inside PATH, with "/" between folder names;
-- who: the name of a group of the organisation, or the e-mail address of one of its members;
-- level: read (or lecture) or write (or écriture).
-
-Each folder listed is restricted to the people and groups of its lines (the space's
-facilitators keep their access); folders not listed follow their parent."""
-)
+def help_text() -> str:
+    """The command's help, in the site's language, its paragraphs wrapped for a terminal and
+    the example of a mapping kept line by line."""
+    paragraphs = [
+        _("Import a directory tree into the documents of a space, with the files' modification dates."),
+        _(
+            "Folders are created as needed below the top folder of the space. The import can be "
+            "stopped and run again with the same arguments: files already imported (same name, and "
+            "the same size and date or the same content) are skipped. Every file is checked by its "
+            "SHA-256, read back from the store. Nothing is changed with --dry-run. The report at the "
+            "end counts the files imported, their size, the files skipped and the errors; the command "
+            "fails (exit status 1) when there were errors."
+        ),
+        _(
+            "Rights mapping (--rights): a CSV file (UTF-8 or Windows-1252, separated by “;” or “,”), "
+            "one line per folder and person or group, lines starting with # ignored, an optional "
+            "header line:"
+        ),
+    ]
+    example = [
+        _("folder;who;level"),
+        _("Human resources;Human resources;write"),
+        _("Human resources/Payroll;mayor@example.org;read"),
+    ]
+    items = [
+        _("folder: the folder's path inside PATH, with “/” between folder names;"),
+        _("who: the name of a group of the organisation, or the e-mail address of one of its members;"),
+        _("level: read (or lecture) or write (or écriture)."),
+    ]
+    closing = _(
+        "Each folder listed is restricted to the people and groups of its lines (the space's "
+        "facilitators keep their access); folders not listed follow their parent."
+    )
+    blocks = [textwrap.fill(p, 90) for p in paragraphs]
+    blocks.append("\n".join("    " + line for line in example))
+    blocks.append(
+        "\n".join(textwrap.fill(item, 90, initial_indent="- ", subsequent_indent="  ") for item in items)
+    )
+    blocks.append(textwrap.fill(closing, 90))
+    return "\n\n".join(blocks)
 
 
 @dataclass
@@ -102,7 +120,9 @@ def file_date(st: os.stat_result) -> datetime.datetime:
 
 
 class Command(BaseCommand):
-    help = HELP
+    @property
+    def help(self) -> str:  # type: ignore[override]
+        return help_text()
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -140,7 +160,7 @@ class Command(BaseCommand):
         )
         total = sum(e.path.lstat().st_size for e in entries)
         self.say(
-            _("%(count)d files (%(size)s) in %(folders)d folders to import into “%(space)s”.")
+            _("To import into “%(space)s”: %(count)d file(s) (%(size)s) in %(folders)d folder(s).")
             % {
                 "count": len(entries),
                 "size": human_size(total),
@@ -279,7 +299,8 @@ class Command(BaseCommand):
             if grant is None:
                 problems.append(
                     _(
-                        "line %(n)d: “%(who)s” is neither a group of %(org)s nor the e-mail of one of its members."
+                        "line %(n)d: “%(who)s” is neither a group of %(org)s "
+                        "nor the e-mail of one of its members."
                     )
                     % {"n": number, "who": who, "org": org.name}
                 )
