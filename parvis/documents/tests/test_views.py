@@ -344,3 +344,16 @@ def test_renaming_to_a_taken_name_is_refused_in_french_and_nothing_changes(docs:
     assert response.status_code == 400
     assert "a.txt" in response.content.decode()
     assert Document.objects.get(pk=b.pk).name == "b.txt"
+
+
+def test_a_folder_of_many_files_is_shown_page_by_page(docs: Docs, as_persona: Persona, monkeypatch):
+    from parvis.documents.views import browse
+
+    monkeypatch.setattr(browse, "FILES_PER_PAGE", 3)
+    for n in range(7):
+        docs.store("maire", docs.budget, f"piece-{n}.txt")
+    first = as_persona("elu").get(doc_url("folder", docs.space, docs.budget.pk)).content.decode()
+    last = as_persona("elu").get(doc_url("folder", docs.space, docs.budget.pk) + "?page=3").content.decode()
+    assert "piece-0.txt" in first
+    assert "piece-3.txt" not in first
+    assert "piece-6.txt" in last

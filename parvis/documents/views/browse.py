@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.handlers.asgi import ASGIRequest
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -46,6 +47,7 @@ from .common import (
 )
 
 KINDS = {"dossier": Folder, "fichier": Document}
+FILES_PER_PAGE = 200  # a folder of 10,000 files stays a light page
 
 
 def folder_context(request: HttpRequest, space: Space, folder: Folder) -> dict[str, Any]:
@@ -61,8 +63,11 @@ def folder_context(request: HttpRequest, space: Space, folder: Folder) -> dict[s
         .select_related("current", "locked_by")
         .order_by("name")
     )
+    page = Paginator(docs, FILES_PER_PAGE).get_page(request.GET.get("page"))
     favourite_docs = set(
-        Favourite.objects.filter(user=user, document__folder=folder).values_list("document_id", flat=True)
+        Favourite.objects.filter(user=user, document__in=[d.pk for d in page]).values_list(
+            "document_id", flat=True
+        )
     )
     return {
         "folder": folder,
@@ -72,7 +77,8 @@ def folder_context(request: HttpRequest, space: Space, folder: Folder) -> dict[s
         "can_write": writes(level) and not space.is_archived,
         "can_manage": level == MANAGE,
         "subfolders": [(child, child_level(level, child, user, groups)) for child in children],
-        "documents": [(doc, doc.pk in favourite_docs) for doc in docs],
+        "documents": [(doc, doc.pk in favourite_docs) for doc in page],
+        "page": page,
         "subscribed": Subscription.objects.filter(user=user, folder=folder).exists(),
         "favourite": Favourite.objects.filter(user=user, folder=folder).exists(),
         "name_form": NameForm(),
