@@ -631,6 +631,13 @@ MATRIX: dict[str, Entry] = {
     "documents:org_search": Entry(org, org_members(200), foreign=other_org),
     "documents:recent": Entry(org, org_members(200), foreign=other_org),
     "documents:favourites": Entry(org, org_members(200), foreign=other_org),
+    "documents:admin": Entry(
+        org,
+        org_admin_only(),
+        foreign=other_org,
+        post=org_members(403, secretaire=302),
+        data=lambda o: {"days": "60"},
+    ),
     # --- Share links: public, for whoever holds the link
     "documents:share_page": Entry(lambda o: {"token": o.docs.image_link}, expect(200), post=expect(200)),
     "documents:share_download": Entry(lambda o: {"token": o.docs.image_link}, expect(200)),

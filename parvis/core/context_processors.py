@@ -49,4 +49,5 @@ def parvis(request: HttpRequest) -> dict[str, Any]:
         "oidc_enabled": settings.OIDC_ENABLED,
         "nav": _nav(request),
         "tool_menu": [(tool, f"tool:{tool.name}") for tool in registry.org_entries()],
+        "tool_admin_menu": registry.admin_entries(),
     }

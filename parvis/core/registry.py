@@ -24,6 +24,9 @@ class Tool:
     # An entry of the main menu, for what the tool gathers across spaces ("Mes fichiers").
     org_url_name: str | None = None  # reversed with the organisation slug
     org_label: str | Promise = ""
+    # An entry of the organisation administration's menu (the tool's settings).
+    admin_url_name: str | None = None  # reversed with the organisation slug
+    admin_label: str | Promise = ""
 
 
 _tools: dict[str, Tool] = {}
@@ -49,6 +52,10 @@ def known(names: list[str]) -> list[str]:
 
 def org_entries() -> list[Tool]:
     return [tool for tool in _tools.values() if tool.org_url_name]
+
+
+def admin_entries() -> list[Tool]:
+    return [tool for tool in _tools.values() if tool.admin_url_name]
 
 
 def enabled(space: Any) -> list[Tool]:

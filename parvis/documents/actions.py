@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from parvis.core import faults
 from parvis.core.audit import Actor, audit
 from parvis.core.models import Group, Organisation, User, digest
 from parvis.core.notify import notify
@@ -522,6 +523,7 @@ def store_file(
     # Touch first: the garbage collector never removes a blob touched within its grace time.
     Blob.objects.filter(sha256=sha).update(last_used_at=timezone.now())
     blob_store().adopt(source, sha)
+    faults.point("documents.after_adopt")  # the bytes are in the store, no row points to them yet
     for attempt in range(3):
         try:
             return _store_rows(
@@ -959,10 +961,24 @@ def finish_upload(actor: Actor, upload: Upload) -> Stored:
         else _hash_file(path, upload.size).hexdigest()
     )
     target = ensure_path(actor, upload.folder, relative_parts(upload.relative_path))
-    stored = store_file(
-        actor, target, upload.name, path, sha, upload.size, modified_at=upload.file_modified_at
-    )
-    Upload.objects.filter(pk=upload.pk).delete()
+    # The store takes a hard link (same filesystem: no copy), so the upload's own file stays
+    # whole until the document and the end of the upload are committed together: after a
+    # crash at any point, finishing again either works or finds the document already there.
+    source = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}")
+    try:
+        os.link(path, source)
+    except OSError:  # no hard links on this filesystem: hand over the file itself
+        source = path
+    try:
+        with transaction.atomic():
+            stored = store_file(
+                actor, target, upload.name, source, sha, upload.size, modified_at=upload.file_modified_at
+            )
+            Upload.objects.filter(pk=upload.pk).delete()
+    finally:
+        if source != path:
+            source.unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
     return stored
 
 

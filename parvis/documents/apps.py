@@ -40,5 +40,7 @@ class DocumentsConfig(AppConfig):
                 on_tick=_tick,
                 org_url_name="documents:recent",
                 org_label=_("My files"),
+                admin_url_name="documents:admin",
+                admin_label=_("Documents: storage and trash"),
             )
         )

@@ -151,3 +151,16 @@ class SharePasswordForm(forms.Form):
 
 class SearchForm(forms.Form):
     q = forms.CharField(label=_("Search"), max_length=200, required=False)
+
+
+class RetentionForm(forms.Form):
+    days = forms.IntegerField(
+        label=_("Days a deleted document stays in the trash"),
+        min_value=1,
+        max_value=3650,
+        error_messages={
+            "invalid": _("Enter a whole number."),
+            "min_value": _("Choose between 1 and 3,650 days."),
+            "max_value": _("Choose between 1 and 3,650 days."),
+        },
+    )

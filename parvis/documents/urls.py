@@ -62,6 +62,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/documents/recherche/", lists.org_search, name="org_search"),
     path("o/<slug:org_slug>/documents/recents/", lists.recent, name="recent"),
     path("o/<slug:org_slug>/documents/favoris/", lists.favourites, name="favourites"),
+    path("o/<slug:org_slug>/admin/documents/", lists.admin, name="admin"),
     # Public share links
     path("partage/<str:token>/", share.share_page, name="share_page"),
     path("partage/<str:token>/telecharger/", share.share_download, name="share_download"),

@@ -357,3 +357,21 @@ def test_a_folder_of_many_files_is_shown_page_by_page(docs: Docs, as_persona: Pe
     assert "piece-0.txt" in first
     assert "piece-3.txt" not in first
     assert "piece-6.txt" in last
+
+
+def test_the_administrator_sees_the_storage_used_and_sets_how_long_the_trash_keeps(
+    docs: Docs, as_persona: Persona
+):
+    docs.store("maire", docs.budget, "budget.ods", b"x" * 2048)
+    page = as_persona("secretaire").get("/o/saint-aubin/admin/documents/").content.decode()
+    assert "Commission Finances" in page
+    assert "2,0 Ko" in page
+    assert as_persona("secretaire").post("/o/saint-aubin/admin/documents/", {"days": "90"}).status_code == 302
+    docs.w.org.refresh_from_db()
+    assert docs.w.org.trash_retention_days == 90
+    refused = as_persona("secretaire").post("/o/saint-aubin/admin/documents/", {"days": "0"})
+    assert refused.status_code == 400
+    assert french("Choose between 1 and 3,650 days.") in refused.content.decode()
+    assert as_persona("maire").get("/o/saint-aubin/admin/documents/").status_code == 403
+    docs.w.org.refresh_from_db()
+    assert docs.w.org.trash_retention_days == 90

@@ -11,11 +11,11 @@ from django.views.decorators.http import require_POST
 
 from parvis.core import policies
 from parvis.core.audit import actor_from
-from parvis.core.views.common import page
+from parvis.core.views.common import page, posted
 
 from .. import actions, search
 from ..actions import display_name
-from ..forms import SearchForm
+from ..forms import RetentionForm, SearchForm
 from ..models import Document, Favourite, Folder, Visit
 from ..policies import documents_policy, folders_policy, trash_policy
 from .common import documents_page, documents_space
@@ -148,3 +148,26 @@ def favourites(request: HttpRequest, org_slug: str) -> HttpResponse:
         "folders": folders.select_related("space").order_by("name"),
     }
     return page(request, "documents/favourites.html", context, organisation=org)
+
+
+@login_required
+def admin(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """The organisation administrator's page: storage used against the quota, per space, and
+    how long the trash keeps what is deleted."""
+    org = policies.get_organisation(request.user, org_slug, "administer")
+    form = RetentionForm(posted(request), initial={"days": org.trash_retention_days})
+    if request.method == "POST" and form.is_valid():
+        actions.set_trash_retention(actor_from(request), org, form.cleaned_data["days"])
+        messages.success(request, _("The trash retention has been saved."))
+        return redirect("documents:admin", org.slug)
+    used = actions.usage(org)
+    context = {
+        "form": form,
+        "section": "documents",
+        "used": used,
+        "quota": org.storage_quota_bytes,
+        "percent": min(100, round(100 * used / org.storage_quota_bytes)) if org.storage_quota_bytes else 100,
+        "by_space": actions.usage_by_space(org),
+    }
+    status = 400 if request.method == "POST" else 200
+    return page(request, "documents/admin.html", context, status=status, organisation=org)
