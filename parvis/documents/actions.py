@@ -470,6 +470,29 @@ def check_quota(org: Organisation, incoming: int) -> None:
         )
 
 
+@transaction.atomic
+def set_trash_retention(actor: Actor, org: Organisation, days: int) -> None:
+    """How long deleted documents stay restorable in the organisation's spaces."""
+    if not 1 <= days <= 3650:
+        raise DocumentError(_("Choose between 1 and 3,650 days."), 400)
+    old = org.trash_retention_days
+    Organisation.objects.filter(pk=org.pk).update(trash_retention_days=days)
+    org.trash_retention_days = days
+    audit(actor, "documents.trash_retention", org, organisation=org, data={"from": old, "to": days})
+
+
+def usage_by_space(org: Organisation) -> list[tuple[Space, int]]:
+    """Bytes per space, largest first (trash included)."""
+    totals = dict(
+        Version.objects.filter(document__space__organisation=org)
+        .values_list("document__space")
+        .annotate(total=Sum("size"))
+        .values_list("document__space", "total")
+    )
+    spaces = Space.objects.filter(pk__in=totals)
+    return sorted(((s, int(totals[s.pk])) for s in spaces), key=lambda pair: -pair[1])
+
+
 def human_size(size: int) -> str:
     value = float(size)
     for unit in (_("bytes"), _("KB"), _("MB"), _("GB")):
