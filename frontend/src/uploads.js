@@ -74,7 +74,10 @@ class Row {
   }
   progress(sent) { this.sent = Math.min(sent, this.size); this.bar.value = this.sent; }
   done() { this.progress(this.size); this.state.textContent = ` — ${this.texts.done}`; this.el.dataset.state = "done"; }
-  fail(message) { this.state.textContent = ` — ${this.texts.failed} : ${message || ""}`; this.el.dataset.state = "failed"; }
+  fail(message) {
+    this.state.textContent = ` — ${this.texts.failed}${message ? ` : ${message}` : ""}`;
+    this.el.dataset.state = "failed";
+  }
   note(message) { this.state.textContent = ` — ${message}`; }
 }
 
@@ -84,7 +87,7 @@ export function startUploads(form) {
   const zone = form.querySelector("[data-dropzone]");
   const texts = {
     done: form.dataset.done, failed: form.dataset.failed, waiting: form.dataset.waiting,
-    offline: form.dataset.offline, total: form.dataset.total,
+    offline: form.dataset.offline, total: form.dataset.total, sending: form.dataset.sending,
   };
   const token = csrfToken(form);
   let total = null;
@@ -105,6 +108,7 @@ export function startUploads(form) {
     }
     const sizes = batch.map((b) => b.file.size);
     const mine = rows.slice(0, batch.length);
+    mine.forEach((row) => row.note(texts.sending));
     const reply = await request("POST", form.action, {
       body,
       headers: { "X-CSRFToken": token },
@@ -122,7 +126,19 @@ export function startUploads(form) {
     });
   }
 
+  // A request that a network cut stops is made again once the connection is back.
+  async function untilSent(row, send) {
+    for (;;) {
+      try { return await send(); } catch (_e) {
+        row.note(texts.offline);
+        await waitOnline();
+        row.note(texts.sending);
+      }
+    }
+  }
+
   async function sendChunked({ file, path }, row) {
+    row.note(texts.sending);
     const key = `parvis-upload|${form.dataset.startUrl}|${path}|${file.size}|${file.lastModified}`;
     let state = null;
     const kept = localStorage.getItem(key);
@@ -138,7 +154,7 @@ export function startUploads(form) {
       body.append("size", String(file.size));
       body.append("path", path);
       body.append("modified", String(file.lastModified || ""));
-      const reply = await request("POST", form.dataset.startUrl, { body, headers: { "X-CSRFToken": token } });
+      const reply = await untilSent(row, () => request("POST", form.dataset.startUrl, { body, headers: { "X-CSRFToken": token } }));
       if (reply.status !== 201) { row.fail(reply.data.error); return; }
       state = reply.data;
       localStorage.setItem(key, JSON.stringify({ url: state.url }));
@@ -156,23 +172,39 @@ export function startUploads(form) {
         if (reply.status === 409 && typeof reply.data.offset === "number") { offset = reply.data.offset; continue; }
         row.fail(reply.data.error); return;
       } catch (_e) {
+        // What the lost chunk had sent no longer counts: only acknowledged bytes are shown.
+        row.progress(offset);
+        updateTotal(rowsAll);
         row.note(texts.offline);
         await waitOnline();
         try {
           const status = await request("GET", state.url);
           if (status.status === 200) offset = status.data.offset;
         } catch (_e2) { /* still offline: try again */ }
+        row.progress(offset);
+        row.note(texts.sending);
       }
     }
-    const finished = await request("POST", `${state.url}terminer/`, { headers: { "X-CSRFToken": token } });
+    const finished = await untilSent(row, () => request("POST", `${state.url}terminer/`, { headers: { "X-CSRFToken": token } }));
     localStorage.removeItem(key);
     if (finished.status === 200) row.done();
     else row.fail(finished.data.error);
   }
 
   let rowsAll = [];
+  let busy = false;
+  const button = form.querySelector("button[type=submit]");
   async function upload(files) {
-    if (!files.length) return;
+    if (!files.length || busy) return;
+    busy = true;
+    if (button) button.disabled = true;
+    try { await uploadAll(files); } finally {
+      busy = false;
+      if (button) button.disabled = false;
+    }
+  }
+
+  async function uploadAll(files) {
     list.replaceChildren();
     total = new Row(list, texts.total, 1000, texts);
     const small = files.filter((f) => f.file.size < CHUNKED_FROM);
@@ -189,15 +221,24 @@ export function startUploads(form) {
         index += 1;
       }
       const rows = rowsAll.slice(index - batch.length, index);
-      try { await sendBatch(batch, rows); } catch (_e) { rows.forEach((r) => r.fail(texts.offline)); }
+      // A batch cut off by the network is sent again once the connection is back, as the
+      // message promises (a batch is small: at worst a file gets a second, identical version).
+      for (;;) {
+        try { await sendBatch(batch, rows); break; } catch (_e) {
+          rows.forEach((r) => { r.progress(0); r.note(texts.offline); });
+          updateTotal(rowsAll);
+          await waitOnline();
+        }
+      }
       updateTotal(rowsAll);
     }
     for (let i = 0; i < large.length; i += 1) {
       await sendChunked(large[i], rowsAll[small.length + i]);
       updateTotal(rowsAll);
     }
-    total.done();
     form.dataset.finished = rowsAll.every((r) => r.el.dataset.state === "done") ? "ok" : "errors";
+    if (form.dataset.finished === "ok") total.done();
+    else total.fail("");
     if (form.dataset.finished === "ok") window.location.assign(window.location.pathname);
   }
 
@@ -210,8 +251,10 @@ export function startUploads(form) {
   }
 
   form.addEventListener("submit", (event) => {
+    const files = chosen();
+    if (!files.length) return; // the server answers with its own message: choose a file
     event.preventDefault();
-    upload(chosen());
+    upload(files);
   });
   if (zone) {
     zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });

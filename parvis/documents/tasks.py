@@ -5,6 +5,8 @@ Every task is idempotent: a worker may die half-way and the task run again.
 
 import datetime
 import logging
+import os
+from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone, translation
@@ -70,9 +72,33 @@ def housekeeping(now: datetime.datetime | None = None) -> None:
     actions.purge_expired(now)
     for upload in Upload.objects.filter(expires_at__lt=now):
         actions.discard_upload(upload)
+    sweep_spool(now)
     actions.collect_garbage()
     stale = now - datetime.timedelta(minutes=5)
     for pk in Version.objects.filter(status=Version.Status.PENDING, created_at__lt=stale).values_list(
         "pk", flat=True
     )[:100]:
         process_version.enqueue(pk)
+
+
+def sweep_spool(now: datetime.datetime | None = None) -> int:
+    """Remove what a crash left in the spool folder: a form post cut off mid-way, the link of
+    a finished upload not yet cleaned. Only files older than an upload may live, and never
+    the file of an upload still in progress."""
+    now = now or timezone.now()
+    folder = Path(blob_store().spool_dir)
+    if not folder.is_dir():
+        return 0
+    cutoff = (now - actions.UPLOAD_LIFETIME).timestamp()
+    live = {f"upload-{pk}" for pk in Upload.objects.values_list("pk", flat=True)}
+    removed = 0
+    for entry in os.scandir(folder):
+        if entry.name in live or not entry.name.startswith(("spool-", "upload-")):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed

@@ -62,12 +62,56 @@ notify(
     [w.elu], organisation=w.org, kind="space.member_added", space_id=w.council.pk,
     title="Vous avez été ajouté à l’espace « Conseil municipal »", url="/o/saint-aubin/e/conseil/",
 )
+
+# The GED: the tool on in every space, a group of elected members; in the council, folders (one
+# restricted to the Direction group), a PDF whose text holds a word its name does not, an image, a deleted file, the
+# maire's favourites and recent files, and a share link. Processed at once (no worker runs).
+import datetime
+from django.utils import timezone
+from parvis.core.models import Group
+from parvis.documents import actions as ged
+from parvis.documents.models import Level
+from parvis.documents.tasks import process_version
+from parvis.spaces.models import Space
+from tests.support import files
+Space.objects.update(tools=["documents"])
+by_maire = Actor(w.maire)
+top = ged.root_folder(w.council)
+deliberations = ged.create_folder(by_maire, top, "Délibérations 2026")
+seances = ged.create_folder(by_maire, top, "Séances")
+restricted = ged.create_folder(by_maire, top, "Direction générale")
+ged.set_restriction(by_maire, restricted, True, [ged.Grant(None, w.direction, Level.WRITE)])
+elus = Group.objects.create(organisation=w.org, name="Élus")
+elus.members.set([w.elu])
+report = ged.store_bytes(by_maire, seances, "Compte rendu du 12 mars.pdf", files.pdf(
+    "Délibération n° 2026-014 du conseil municipal\\nrelative au budget primitif de la commune.",
+    "Vote : adoptée à l'unanimité des présents.",
+    "Questions diverses : travaux de voirie rue des Écoles.",
+    "La séance est levée à 22 h 10.",
+))
+picture = ged.store_bytes(by_maire, deliberations, "Plan du bourg.png", files.png(320, 200))
+note = ged.store_bytes(by_maire, restricted, "Note de cadrage.pdf", files.pdf("Orientations budgétaires"))
+draft = ged.store_bytes(by_maire, seances, "Brouillon de l'ordre du jour.txt", "Première idée".encode())
+for stored in (report, picture, note, draft):
+    process_version.call(stored.version.pk)
+ged.trash(by_maire, draft.document)
+ged.set_favourite(by_maire, report.document, True)
+ged.set_favourite(by_maire, deliberations, True)
+_link, share_token = ged.create_share_link(
+    by_maire, deliberations, expires_at=timezone.now() + datetime.timedelta(days=30)
+)
+
 print(json.dumps({
     "emails": {name: w.persona(name).email for name in w.PERSONAS}
     | {"operateur": "operateur@parvis.localhost", "securite": "securite@saint-aubin.localhost"},
     "member": OrgMembership.objects.get(organisation=w.org, user=w.elu).pk,
     "group": w.direction.pk,
     "template": w.template.pk,
+    "folder": deliberations.pk,
+    "restricted": restricted.pk,
+    "pdf": report.document.pk,
+    "image": picture.document.pk,
+    "share_token": share_token,
 }))
 """
 
@@ -84,6 +128,7 @@ class Parvis:
     inst: Instance
     emails: dict[str, str]
     ids: dict[str, int]
+    share_token: str  # of the seeded share link: a secret, shown once, never stored
 
     @property
     def url(self) -> str:
@@ -96,7 +141,8 @@ def parvis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Parvis]:
     with instance(tmp_path_factory.mktemp("e2e"), "e2e") as inst:
         seeded = json.loads(inst.python(SEED).strip().splitlines()[-1])
         inst.start_server()
-        yield Parvis(inst, seeded.pop("emails"), seeded)
+        emails, token = seeded.pop("emails"), seeded.pop("share_token")
+        yield Parvis(inst, emails, seeded, token)
 
 
 def _chromium() -> str | None:
@@ -135,6 +181,7 @@ class Console:
 
     messages: list[tuple[str, str, str]] = field(default_factory=list)  # type, text, url
     error_documents: set[str] = field(default_factory=set)
+    cut_off: set[str] = field(default_factory=set)  # requests a test failed on purpose
 
     def watch(self, page: Any) -> None:
         page.on("console", lambda m: self.messages.append((m.type, m.text, m.location.get("url", ""))))
@@ -148,13 +195,15 @@ class Console:
     @property
     def problems(self) -> list[str]:
         """Chromium reports a page served with an error status (a 404, a form sent back with
-        its errors as 400) as a failed load; tests check those statuses themselves. A failed
-        script, style or image is a problem, as is every error and CSP report."""
+        its errors as 400) as a failed load; tests check those statuses themselves, and a
+        request a test cut off (`cut_off`) fails as it should. A failed script, style or image is
+        a problem, as is every error and CSP report."""
         return [
             f"{kind}: {text} ({url})"
             for kind, text, url in self.messages
             if (kind in ("error", "uncaught") or "Content Security Policy" in text)
             and not (url in self.error_documents and text.startswith("Failed to load resource"))
+            and not (url in self.cut_off and text.startswith("Failed to load resource: net::ERR_"))
         ]
 
 

@@ -54,8 +54,11 @@ class MainPage:
     path: str
     status: int = 200
 
-    def url(self, ids: dict[str, int]) -> str:
-        return self.path.format(**ids)
+    def url(self, parvis: Parvis) -> str:
+        return self.path.format(**parvis.ids, share_token=parvis.share_token)
+
+
+GED = f"{ORG}/e/conseil/documents"
 
 
 MAIN_PAGES = [
@@ -96,6 +99,22 @@ MAIN_PAGES = [
     MainPage("notification defaults", "secretaire", f"{ORG}/admin/notifications/"),
     MainPage("operator organisations", "operateur", "/operateur/"),
     MainPage("operator new organisation", "operateur", "/operateur/nouvelle/"),
+    MainPage("documents of a space", "maire", f"{GED}/"),
+    MainPage("documents folder", "maire", f"{GED}/dossier/{{folder}}/"),
+    MainPage("documents folder seen by a reader", "agent_rh", f"{GED}/dossier/{{folder}}/"),
+    MainPage("document with a PDF preview", "maire", f"{GED}/fichier/{{pdf}}/"),
+    MainPage("document with an image preview", "elu", f"{GED}/fichier/{{image}}/"),
+    MainPage("who has access to a folder", "maire", f"{GED}/dossier/{{restricted}}/acces/"),
+    MainPage("rights of a folder", "maire", f"{GED}/dossier/{{restricted}}/droits/"),
+    MainPage("rename a document", "maire", f"{GED}/fichier/{{pdf}}/renommer/"),
+    MainPage("move a document", "maire", f"{GED}/fichier/{{pdf}}/deplacer/"),
+    MainPage("documents trash", "maire", f"{GED}/corbeille/"),
+    MainPage("documents search with results", "maire", f"{GED}/recherche/?q=deliberations"),
+    MainPage("documents search in all spaces", "elu", f"{ORG}/documents/recherche/?q=budget"),
+    MainPage("recent files", "maire", f"{ORG}/documents/recents/"),
+    MainPage("favourites", "maire", f"{ORG}/documents/favoris/"),
+    MainPage("share by link", "maire", f"{GED}/dossier/{{folder}}/partager/"),
+    MainPage("public page of a share link", None, "/partage/{share_token}/"),
     MainPage("page not found", "maire", f"{ORG}/e/nexiste-pas/", status=404),
     MainPage("page not found, signed out", None, "/nexiste-pas/", status=404),
 ]
@@ -196,7 +215,8 @@ def visited(
     if main_page.name not in _visits:
         visit = browse(main_page.persona)
         traffic = Traffic.record(visit)
-        visit.go(main_page.url(parvis.ids), main_page.status)
+        visit.secrets.add(parvis.share_token)
+        visit.go(main_page.url(parvis), main_page.status)
         traffic.settle(visit.page)
         socket_message = main_page.persona is None or visit.socket_message()
         problems = visit.console.problems + [f"CSP: {v}" for v in visit.csp_violations()]

@@ -15,17 +15,21 @@ reads it). Every persona has an app password; documents are switched on in every
 import base64
 import http.client
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import pytest
 from lxml import etree
 
-from conftest import Secrets
 from tests.support.instance import Instance, instance
+
+if TYPE_CHECKING:
+    from parvis.core.tests.factories import World
 
 ORG = "/dav/saint-aubin"
 COUNCIL = f"{ORG}/conseil"
@@ -39,40 +43,64 @@ OTHER_SPACE = "/dav/val-de-brume/conseil"
 OTHER_FILE = f"{OTHER_SPACE}/budget-val-de-brume.txt"
 AGENDA_BYTES = b"%PDF-1.4 ordre du jour du conseil municipal\n"
 
+
+def seed() -> tuple["World", dict[str, Any]]:
+    """The personas' world and the small GED above, written through the actions; returns the
+    world, and the personas' addresses with the ids of what it made (the web's URLs need them)."""
+    from django.test import override_settings
+
+    from parvis.core.audit import Actor
+    from parvis.core.tests.factories import build_world
+    from parvis.documents import actions
+    from parvis.documents.actions import Grant
+    from parvis.spaces.models import Space
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        w = build_world()
+    Space.objects.update(tools=["documents"])
+    maire = Actor(w.maire)
+    top = actions.root_folder(w.council)
+    deliberations = actions.create_folder(maire, top, "Délibérations")
+    agenda = actions.store_bytes(maire, deliberations, "ordre-du-jour.pdf", AGENDA_BYTES).document
+    locked = actions.store_bytes(maire, deliberations, "verrouillé.txt", b"en cours de relecture").document
+    actions.set_lock(maire, locked, True)
+    closed = actions.create_folder(maire, top, "Huis clos")
+    actions.set_restriction(maire, closed, True, [Grant(None, w.direction, "write")])
+    closed_file = actions.store_bytes(
+        maire, closed, "compte-rendu.txt", "séance à huis clos".encode()
+    ).document
+    budget = actions.create_folder(maire, top, "Budget")
+    actions.set_restriction(maire, budget, True, [Grant(w.elu, None, "read")])
+    actions.store_bytes(maire, budget, "prévisions.txt", "prévisions 2027".encode())
+    other = actions.store_bytes(
+        Actor(w.inconnu), actions.root_folder(w.other_space), "budget-val-de-brume.txt", b"Val-de-Brume"
+    ).document
+    return w, {
+        "emails": {name: w.persona(name).email for name in w.PERSONAS},
+        "ids": {
+            "deliberations": deliberations.pk,
+            "agenda": agenda.pk,
+            "closed": closed.pk,
+            "closed_file": closed_file.pk,
+            "budget": budget.pk,
+            "other_file": other.pk,
+        },
+    }
+
+
 SEED = """
 import json
-from django.test import override_settings
 from parvis.core.audit import Actor
 from parvis.core.auth import create_app_password
-from parvis.core.tests.factories import build_world
-from parvis.documents import actions
-from parvis.documents.actions import Grant
-from parvis.spaces.models import Space
+from parvis.core.models import User
+from tests.support.dav import seed
 
-with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-    w = build_world()
-Space.objects.update(tools=["documents"])
-maire = Actor(w.maire)
-top = actions.root_folder(w.council)
-deliberations = actions.create_folder(maire, top, "Délibérations")
-actions.store_bytes(maire, deliberations, "ordre-du-jour.pdf", AGENDA_BYTES)
-locked = actions.store_bytes(maire, deliberations, "verrouillé.txt", b"en cours de relecture").document
-actions.set_lock(maire, locked, True)
-closed = actions.create_folder(maire, top, "Huis clos")
-actions.set_restriction(maire, closed, True, [Grant(None, w.direction, "write")])
-actions.store_bytes(maire, closed, "compte-rendu.txt", "séance à huis clos".encode())
-budget = actions.create_folder(maire, top, "Budget")
-actions.set_restriction(maire, budget, True, [Grant(w.elu, None, "read")])
-actions.store_bytes(maire, budget, "prévisions.txt", "prévisions 2027".encode())
-actions.store_bytes(
-    Actor(w.inconnu), actions.root_folder(w.other_space), "budget-val-de-brume.txt", b"Val-de-Brume"
-)
-print(json.dumps({
-    "emails": {name: w.persona(name).email for name in w.PERSONAS},
-    "secrets": {
-        name: create_app_password(Actor(None), w.persona(name), "Client WebDAV")[1] for name in w.PERSONAS
-    },
-}))
+_world, seeded = seed()
+seeded["secrets"] = {
+    name: create_app_password(Actor(None), User.objects.get(email=email), "Client WebDAV")[1]
+    for name, email in seeded["emails"].items()
+}
+print(json.dumps(seeded))
 """
 
 
@@ -165,6 +193,7 @@ class DavWorld:
     inst: Instance
     emails: dict[str, str]
     secrets: dict[str, str] = field(repr=False)
+    ids: dict[str, int] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -181,19 +210,18 @@ class DavWorld:
 def dav_world(root: Path, name: str, extra_env: dict[str, str] | None = None) -> Iterator[DavWorld]:
     """A migrated, seeded instance serving HTTP; its app passwords are registered as secrets
     (the suite greps every log for them)."""
+    from conftest import Secrets
+
     with instance(root, name, extra_env) as inst:
-        seed = SEED.replace("AGENDA_BYTES", repr(AGENDA_BYTES))
-        seeded = json.loads(inst.python(seed).strip().splitlines()[-1])
+        seeded = json.loads(inst.python(SEED).strip().splitlines()[-1])
         Secrets().add(*seeded["secrets"].values())
         inst.start_server()
-        yield DavWorld(inst, seeded["emails"], seeded["secrets"])
+        yield DavWorld(inst, seeded["emails"], seeded["secrets"], seeded["ids"])
 
 
 def missing_tool(message: str) -> None:
     """litmus and rclone are Debian packages (make system-test-deps): a skip on a developer's
     machine, a failure in CI, where nothing may be skipped for lack of a tool."""
-    import os
-
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)

@@ -3,6 +3,7 @@ spoken to by boto3 as any S3-compatible store would be). The same tests run on b
 spool, adopt, dedupe, open, delete, derived files; then the whole flow through the views
 (upload, download), which on S3 answers a redirect to a presigned SigV4 URL."""
 
+import datetime
 import hashlib
 import os
 from collections.abc import Callable
@@ -14,10 +15,11 @@ import pytest
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from parvis.core.audit import Actor
 from parvis.core.tests.factories import World
-from parvis.documents import actions
+from parvis.documents import actions, tasks
 from parvis.documents.models import Blob, Document
 from parvis.documents.storage import BlobStore, LocalBlobStore, S3BlobStore, blob_store
 from parvis.spaces.models import Space
@@ -170,8 +172,6 @@ def test_the_local_store_hands_over_a_path_and_s3_a_presigned_sigv4_url(store: B
 
 
 def test_garbage_collection_removes_bytes_no_version_points_to(store: BlobStore, ged: World) -> None:
-    import datetime
-
     root = actions.root_folder(ged.council)
     kept = actions.store_bytes(Actor(ged.maire), root, "garde.txt", b"kept")
     dropped = actions.store_bytes(Actor(ged.maire), root, "jete.txt", b"dropped")
@@ -237,3 +237,18 @@ def test_someone_of_another_commune_gets_no_presigned_url(
     response = client_for("inconnu").get(download_url(stored.document))
     assert response.status_code == 404
     assert "Location" not in response
+
+
+def test_housekeeping_sweeps_what_a_crash_left_in_the_spool_but_never_an_upload_in_progress(
+    store: BlobStore, ged: World
+) -> None:
+    live = actions.start_upload(Actor(ged.maire), actions.root_folder(ged.council), "gros.iso", 10)
+    spool = Path(store.spool_dir)
+    two_days_ago = (timezone.now() - datetime.timedelta(days=2)).timestamp()
+    left = {name: spool / name for name in ("spool-cut-off", f"upload-{live.pk}.1a2b3c4d", "spool-fresh")}
+    for path in left.values():
+        path.write_bytes(b"...")
+    for path in (left["spool-cut-off"], left[f"upload-{live.pk}.1a2b3c4d"], actions.upload_path(live)):
+        os.utime(path, (two_days_ago, two_days_ago))
+    assert tasks.sweep_spool() == 2
+    assert sorted(p.name for p in spool.iterdir()) == sorted(["spool-fresh", f"upload-{live.pk}"])

@@ -23,7 +23,7 @@ from parvis.core.auth import app_password_login
 from parvis.core.models import AppPassword, User, digest
 
 REALM = "Parvis"
-CHALLENGE = f'Basic realm="{REALM}", charset="UTF-8"'
+CHALLENGE = f'Basic realm="{REALM}"'
 
 _verified: OrderedDict[str, tuple[int, float]] = OrderedDict()  # key → (app password id, until)
 _lock = threading.Lock()

@@ -136,6 +136,14 @@ class Renderer:
         self.dead = dead
         self.locks = locks
         self.now = time.time()
+        self._split: dict[str, tuple[str, str]] = {}
+
+    def split(self, clark: str) -> tuple[str, str]:
+        """`split`, remembered: the same names are asked of every child."""
+        found = self._split.get(clark)
+        if found is None:
+            found = self._split[clark] = split(clark)
+        return found
 
     # Live properties: name → XML, or None when the node does not have it.
     def live(self, node: Node, local: str) -> str | None:
@@ -203,7 +211,7 @@ class Renderer:
         else:
             dead = dict(self.dead.get(node.key, []))
             for name in self.names(node) if mode == "allprop" else requested:
-                namespace, local = split(name)
+                namespace, local = self.split(name)
                 value = self.live(node, local) if namespace == "DAV:" else dead.get(name)
                 if value is None:
                     missing.append(empty(name))

@@ -502,9 +502,18 @@ class ParvisProvider(DAVProvider):
             return propfind.propfind(environ, start_response, self.lock_storage, self.mount_path)
         if method == "LOCK":
             self._refuse_web_lock(environ)
+        if method == "PROPPATCH":
+            self._refuse_readers(environ)
         if method in ("PUT", "COPY", "MOVE"):
             start_response = _amended(environ, start_response)
         return default_handler(environ, start_response)
+
+    def _refuse_readers(self, environ: Environ) -> None:
+        """PROPPATCH where she only reads: a plain 403, as for every other write (wsgidav would
+        answer 207 with a 403 per property)."""
+        resource = self.get_resource_inst(environ["PATH_INFO"], environ)
+        if resource is not None and not resource.node.lockable:
+            raise DAVError(HTTP_FORBIDDEN)
 
     def _refuse_web_lock(self, environ: Environ) -> None:
         """A document someone locked on the web cannot be locked over WebDAV either (423)."""

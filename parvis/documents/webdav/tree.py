@@ -22,13 +22,14 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from django.db.models import prefetch_related_objects
+from django.db.models.functions import Coalesce
 
 from parvis.core.audit import Actor
 from parvis.core.auth import has_second_factor
 from parvis.core.models import Organisation, User
 from parvis.core.policies import organisations
 from parvis.spaces.models import Space
-from parvis.spaces.policies import readable_spaces, spaces
+from parvis.spaces.policies import can_read, readable_spaces, spaces
 
 from .. import actions
 from ..models import Document, Folder, Version
@@ -91,23 +92,22 @@ FILE_COLUMNS = (
     "pk",
     "name",
     "created_at",
-    "modified_at",
+    "shown_modified_at",  # the version's file_modified_at, else the document's modified_at
     "locked_by_id",
     "current__size",
     "current__mime_type",
     "current__blob_id",
     "current__status",
-    "current__file_modified_at",
 )
 
 
 def _file_from_row(row: tuple) -> FileInfo:  # type: ignore[type-arg]
-    pk, name, created, modified, locked_by, size, mime, sha, status, file_modified = row
+    pk, name, created, modified, locked_by, size, mime, sha, status = row
     return FileInfo(
         pk,
         name,
         created,
-        file_modified or modified,
+        modified,
         locked_by,
         size or 0,
         mime or actions.guess_type(name),
@@ -148,7 +148,9 @@ class Node:
 
 @dataclass(eq=False)
 class RootNode(Node):
-    pass
+    @property
+    def display_name(self) -> str:
+        return "Parvis"
 
 
 @dataclass(eq=False)
@@ -292,6 +294,10 @@ class DavContext:
     def _resolve(self, path: str) -> Node | None:
         if path == "/":
             return RootNode("/")
+        if path.count("/") == 2 and parent_of(path) not in self._cache:
+            found = self._space_at(path)
+            if found is not None:
+                return found
         parent = self.resolve(parent_of(path))
         name = path.rsplit("/", 1)[-1]
         if isinstance(parent, RootNode):
@@ -304,27 +310,49 @@ class DavContext:
         return None
 
     def _space(self, parent: OrgNode, slug: str) -> FolderNode | None:
-        """The same steps, in the same order, as the web's `documents_space`."""
         space = (
             spaces.visible(self.user)
             .filter(organisation=parent.organisation, slug=slug)
             .select_related("organisation")
             .first()
         )
+        return self._enter(parent.path, space)
+
+    def _space_at(self, path: str) -> FolderNode | None:
+        """/org/space in one query when both are there (spaces.visible implies the organisation
+        is hers and active); when not, the caller resolves the organisation first, as usual."""
+        org_slug, slug = path.strip("/").split("/")
+        space = (
+            spaces.visible(self.user)
+            .filter(organisation__slug=org_slug, slug=slug)
+            .select_related("organisation")
+            .first()
+        )
         if space is None:
             return None
-        if not spaces.can(self.user, "read", space):
-            raise Refused(slug)
-        if space.require_2fa and not self.second_factor:
-            raise Refused(slug)
-        if not tool_on(space):
-            return None
-        return self._space_node(parent.path, space)
+        org_path = parent_of(path)
+        self._cache[org_path] = OrgNode(org_path, organisation=space.organisation)
+        return self._enter(org_path, space)
 
-    def _space_node(self, org_path: str, space: Space) -> FolderNode:
-        root = actions.root_folder(space)
+    def _enter(self, org_path: str, space: Space | None) -> FolderNode | None:
+        """The same steps, in the same order, as the web's `documents_space`: not visible →
+        404, not readable → 403, second factor missing → 403, documents off → 404. The level
+        is asked first: it is None exactly when the tool is off or she cannot read, so the
+        common case costs no second look at her role."""
+        if space is None:
+            return None
+        level = space_level(self.user, space)
+        if level is None and (tool_on(space) or not can_read(self.user, space)):
+            raise Refused(space.slug)
+        if space.require_2fa and not self.second_factor:
+            raise Refused(space.slug)
+        if level is None:
+            return None
+        return self._space_node(org_path, space, level)
+
+    def _space_node(self, org_path: str, space: Space, level: str | None) -> FolderNode:
         return FolderNode(
-            join(org_path, space.slug), space=space, folder=root, level=space_level(self.user, space)
+            join(org_path, space.slug), space=space, folder=actions.root_folder(space), level=level
         )
 
     def _in_folder(self, parent: FolderNode, name: str) -> Node | None:
@@ -355,8 +383,9 @@ class DavContext:
         if level is None or level == MANAGE:
             return [level] * len(children)
         restricted = [c for c in children if c.restricted]
-        if restricted:
-            prefetch_related_objects(restricted, "accesses")
+        if not restricted:
+            return [level] * len(children)
+        prefetch_related_objects(restricted, "accesses")
         return [child_level(level, c, self.user, self.groups) for c in children]
 
     # --- Listings --------------------------------------------------------------------------------
@@ -375,7 +404,7 @@ class DavContext:
                 .order_by("slug")
             )
             return [
-                self._space_node(node.path, space)
+                self._space_node(node.path, space, space_level(self.user, space))
                 for space in listed
                 if not space.require_2fa or self.second_factor
             ]
@@ -394,6 +423,7 @@ class DavContext:
         rows = (
             Document.objects.filter(folder=node.folder, deleted_at__isnull=True)
             .order_by("name")
+            .annotate(shown_modified_at=Coalesce("current__file_modified_at", "modified_at"))
             .values_list(*FILE_COLUMNS)
         )
         for row in rows:
