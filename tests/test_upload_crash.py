@@ -297,8 +297,8 @@ def test_a_chunked_upload_whose_finish_died_between_store_and_commit_can_be_fini
         inst.stop()
 
         # The same instance, started so that it dies right after moving bytes into the store.
-        crashing = inst.start("serve", "--no-worker", "--port", str(inst.port),
-                              env={"PARVIS_CRASH_AT": "documents.after_adopt"})  # fmt: skip
+        crash_at = {"PARVIS_CRASH_AT": "documents.after_adopt"}
+        crashing = inst.start("serve", "--no-worker", "--port", str(inst.port), env=crash_at)
         deadline = time.monotonic() + 30
         while True:
             try:

@@ -64,8 +64,9 @@ notify(
 )
 
 # The GED: the tool on in every space, a group of elected members; in the council, folders (one
-# restricted to the Direction group), a PDF whose text holds a word its name does not, an image, a deleted file, the
-# maire's favourites and recent files, and a share link. Processed at once (no worker runs).
+# restricted to the Direction group), a PDF whose text holds a word its name does not, an
+# image, a deleted file, the maire's favourites and recent files, and a share link. Files are
+# processed at once (text, index, thumbnails): the test server runs no worker.
 import datetime
 from django.utils import timezone
 from parvis.core.models import Group

@@ -175,28 +175,29 @@ def test_the_maire_uploads_a_whole_folder_and_a_large_file_that_survives_a_netwo
 def test_a_facilitator_restricts_a_folder_to_a_group_and_a_member_of_another_group_cannot_reach_it(
     browse: Callable[..., Browsing],
 ) -> None:
-    name = "Notes de la direction"
+    name = "Notes des élus"
     maire = browse("maire")
     maire.go(f"{GED}/")
     folder = new_folder(maire, name)
     open_link(maire, shown("Rights of this folder"))
     maire.page.check("#id_restricted")
-    maire.page.get_by_label("Direction", exact=True).select_option("read")
+    maire.page.get_by_label("Élus", exact=True).select_option("read")
     maire.submit()
     assert maire.path == f"{folder}acces/"
     assert maire.says("The rights of “%(name)s” have been saved.", name=name)
     checked(maire)
 
-    # "Qui a accès ?" says who, and why.
+    # "Qui a accès ?" says who, and why: Paul through his group, the facilitators whatever
+    # the list says, and Nadia not at all.
     with_access, without_access = maire.page.locator("main table").all()
-    sophie = with_access.locator("tr", has_text="Sophie Bernard")
-    expect(sophie).to_contain_text(shown("Read"))
-    expect(sophie).to_contain_text(
+    paul = with_access.locator("tr", has_text="Paul Durand")
+    expect(paul.locator("td").nth(1)).to_have_text(shown("Read"))
+    expect(paul).to_contain_text(
         shown(
             "“%(folder)s” is restricted: %(level)s, %(how)s.",
             folder=name,
             level=shown("Read").lower(),
-            how=shown("through the group “%(group)s”", group="Direction"),
+            how=shown("through the group “%(group)s”", group="Élus"),
         )
     )
     expect(with_access.locator("tr", has_text="Claire Martin")).to_contain_text(
@@ -217,13 +218,13 @@ def test_a_facilitator_restricts_a_folder_to_a_group_and_a_member_of_another_gro
     nadia_visit.go(f"{folder}acces/", status=404)
     checked(nadia_visit)
 
-    # Sophie (of the Direction group) does.
-    sophie_visit = browse("secretaire")
-    sophie_visit.go(f"{GED}/")
-    assert name in listed(sophie_visit)
-    open_link(sophie_visit, name)
-    assert sophie_visit.path == folder
-    assert sophie_visit.page.locator("#upload-panel").count() == 0, "read only: no upload form"
+    # Paul (of the Élus group) does, read only although he contributes to the space.
+    paul_visit = browse("elu")
+    paul_visit.go(f"{GED}/")
+    assert name in listed(paul_visit)
+    open_link(paul_visit, name)
+    assert paul_visit.path == folder
+    assert paul_visit.page.locator("#upload-panel").count() == 0, "read only: no upload form"
 
 
 def test_an_agent_finds_a_pdf_by_a_word_of_its_text_without_accents_and_sees_it_highlighted(

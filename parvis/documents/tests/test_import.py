@@ -66,7 +66,7 @@ def write(path: Path, data: bytes, when: datetime.datetime = A_DATE) -> Path:
 def tree(tmp_path: Path) -> Path:
     """The old file server of the mairie."""
     root = tmp_path / "serveur"
-    write(root / "Lisez-moi.txt", "Serveur de fichiers de la mairie.".encode())
+    write(root / "Lisez-moi.txt", b"Serveur de fichiers de la mairie.")
     write(root / "Séances" / "2026" / "Ordre du jour.pdf", files.pdf("Ordre du jour du 12 mars"))
     write(root / "Séances" / "2026" / "Procès-verbal.docx", files.docx("Procès-verbal de la séance"))
     write(root / "Séances" / "2025" / "Procès-verbal.odt", files.odt("Séance de décembre"))
@@ -140,16 +140,15 @@ def test_the_tree_comes_in_with_its_folders_contents_and_dates(tree: Path, ged: 
     assert Folder.objects.filter(space=ged.council, name="Vide", deleted_at__isnull=True).exists()
     assert AuditEvent.objects.filter(action="documents.upload").count() == 6
 
-    assert said("To import into “%(space)s”: %(count)d file(s) (%(size)s) in %(folders)d folder(s).",
-                space="Conseil municipal", count=6, size=actions.human_size(
-                    sum((tree / p).stat().st_size for p in docs)), folders=6) in output  # fmt: skip
+    total = actions.human_size(sum(d.current.size for d in docs.values()))
+    announce = "To import into “%(space)s”: %(count)d file(s) (%(size)s) in %(folders)d folder(s)."
+    assert said(announce, space="Conseil municipal", count=6, size=total, folders=6) in output
     assert "[1/6] Lisez-moi.txt — importé (" in output
     assert "[6/6] Séances/2026/Procès-verbal.docx — importé (" in output
     assert "Séances/.DS_Store — " + said("skipped: a system or lock file") in output
     assert "raccourci.txt — " + said("skipped: not a regular file") in output
     assert said("Import finished.") in output
-    assert said("Files imported: %(count)d (%(size)s)", count=6, size=actions.human_size(
-        sum(d.current.size for d in docs.values()))) in output  # fmt: skip
+    assert said("Files imported: %(count)d (%(size)s)", count=6, size=total) in output
     assert said("Other files skipped: %(count)d", count=3) in output
     assert said("Errors: %(count)d", count=0) in output
 
@@ -246,18 +245,17 @@ def test_files_that_cannot_be_imported_are_listed_and_the_others_come_in(tmp_pat
 
 def test_the_command_refuses_a_wrong_place_in_french(tree: Path, ged: World) -> None:
     Space.objects.filter(pk=ged.commission.pk).update(tools=[])
+    no_space = "No space “%(space)s”: give organisation/space, as in URLs."
+    tool_off = "The documents tool is not switched on in “%(space)s”."
     cases = [
-        ((str(tree),), {"space": "saint-aubin/inconnu"}, "No space “%(space)s”: give organisation/space, as in URLs.",
-         {"space": "saint-aubin/inconnu"}),
-        ((str(tree),), {"space": "saint-aubin"}, "No space “%(space)s”: give organisation/space, as in URLs.",
-         {"space": "saint-aubin"}),
-        ((str(tree),), {"space": "saint-aubin/finances"}, "The documents tool is not switched on in “%(space)s”.",
-         {"space": "Commission Finances"}),
-        ((str(tree / "absent"),), {"space": COUNCIL}, "“%(path)s” is not a folder.", {"path": tree / "absent"}),
-    ]  # fmt: skip
-    for args, options, msgid, params in cases:
+        (tree, "saint-aubin/inconnu", no_space, {"space": "saint-aubin/inconnu"}),
+        (tree, "saint-aubin", no_space, {"space": "saint-aubin"}),
+        (tree, "saint-aubin/finances", tool_off, {"space": "Commission Finances"}),
+        (tree / "absent", COUNCIL, "“%(path)s” is not a folder.", {"path": tree / "absent"}),
+    ]
+    for path, where, msgid, params in cases:
         with pytest.raises(CommandError) as raised:
-            run(*args, **options)
+            run(str(path), space=where)
         assert str(raised.value) == said(msgid, **params)
     assert not Document.objects.exists()
 
@@ -347,16 +345,15 @@ def test_a_mapping_with_mistakes_imports_nothing_and_lists_them_all(
     assert snapshot() == before
     assert said("The rights mapping has mistakes; nothing was imported.") in message
     org = "Commune de Saint-Aubin"
+    nobody = "line %(n)d: “%(who)s” is neither a group of %(org)s nor the e-mail of one of its members."
     expected = [
         said("line %(n)d: there is no folder “%(folder)s” in the tree.", n=2, folder="Absent"),
-        said("line %(n)d: “%(who)s” is neither a group of %(org)s nor the e-mail of one of its members.",
-             n=3, who="Comptabilité", org=org),
-        said("line %(n)d: “%(who)s” is neither a group of %(org)s nor the e-mail of one of its members.",
-             n=4, who="secretaire@val-de-brume.localhost", org=org),
+        said(nobody, n=3, who="Comptabilité", org=org),
+        said(nobody, n=4, who="secretaire@val-de-brume.localhost", org=org),
         said("line %(n)d: unknown level “%(level)s” (read or write).", n=5, level="admin"),
         said("line %(n)d: the top folder follows the space's members; restrict a folder inside it.", n=6),
         said("line %(n)d: three columns expected (folder, who, level).", n=7),
-    ]  # fmt: skip
+    ]
     assert message.splitlines()[1:] == expected
 
 
