@@ -443,7 +443,8 @@ class DavLock(models.Model):
 
 
 class DavProperty(models.Model):
-    """A property a WebDAV client set on a resource (PROPPATCH), by resource path."""
+    """A property a WebDAV client set on a resource (PROPPATCH), keyed by the object
+    ("document:12", "folder:7") so it survives renames and moves made on the web."""
 
     path = models.CharField(max_length=2000, db_index=True)
     name = models.CharField(max_length=500)

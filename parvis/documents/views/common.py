@@ -145,7 +145,7 @@ def serve(
     headers = {
         "Content-Disposition": content_disposition(filename, inline),
         "ETag": etag,
-        "Last-Modified": http_date(version.created_at.timestamp()),
+        "Last-Modified": http_date(version.file_modified_at.timestamp()),
         "Accept-Ranges": "bytes",
         "Cache-Control": "private, no-cache",
         "X-Content-Type-Options": "nosniff",
