@@ -149,6 +149,32 @@ def folder_url(folder: Folder) -> str:
 # --- Folders ------------------------------------------------------------------------------------
 
 
+def _rehome(folder: Folder, parent: Folder) -> None:
+    """Rewrite the materialized paths of `folder` and everything below it for its new parent:
+    one UPDATE, whatever the size of the subtree."""
+    old_path, new_path = folder.path, f"{parent.path}{folder.pk}/"
+    Folder.objects.filter(path__startswith=old_path).update(
+        path=Concat(Value(new_path), Substr("path", len(old_path) + 1))
+    )
+
+
+def _version_like(source: Version, document: Document, number: int, user: User | None) -> Version:
+    """A new version of `document` with the same bytes (and text, and scan verdict) as
+    `source`: copies and restores share the stored content."""
+    return Version.objects.create(
+        document=document,
+        number=number,
+        blob_id=source.blob_id,
+        size=source.size,
+        mime_type=source.mime_type,
+        file_modified_at=source.file_modified_at,
+        uploaded_by=user,
+        status=source.status,
+        text=source.text,
+        extracted=source.extracted,
+    )
+
+
 @transaction.atomic
 def create_folder(actor: Actor, parent: Folder, name: str) -> Folder:
     """A new folder follows its parent's rights."""
@@ -208,10 +234,7 @@ def move(actor: Actor, item: Folder | Document, target: Folder, name: str | None
     _require_free(target, name, ignore=item)
     now = timezone.now()
     if isinstance(item, Folder):
-        old_path, new_path = item.path, f"{target.path}{item.pk}/"
-        Folder.objects.filter(path__startswith=old_path).update(
-            path=Concat(Value(new_path), Substr("path", len(old_path) + 1))
-        )
+        _rehome(item, target)
         Folder.objects.filter(pk=item.pk).update(parent=target, name=name, modified_at=now)
         item.refresh_from_db()
     else:
@@ -248,18 +271,7 @@ def _copy(actor: Actor, item: Folder | Document, target: Folder, name: str) -> F
             space=target.space, folder=target, name=name, created_by=actor.user, modified_at=item.modified_at
         )
         if current is not None:
-            version = Version.objects.create(
-                document=doc,
-                number=1,
-                blob_id=current.blob_id,
-                size=current.size,
-                mime_type=current.mime_type,
-                file_modified_at=current.file_modified_at,
-                uploaded_by=actor.user,
-                status=current.status,
-                text=current.text,
-                extracted=current.extracted,
-            )
+            version = _version_like(current, doc, 1, actor.user)
             doc.current = version
             doc.save(update_fields=["current"])
             _index_on_commit(doc)
@@ -309,10 +321,7 @@ def restore(actor: Actor, item: Folder | Document) -> Folder:
     # Place and name first, while it is still deleted: the live names are then never doubled.
     if isinstance(item, Folder):
         if parent.pk != item.parent_id:
-            old_path, new_path = item.path, f"{parent.path}{item.pk}/"
-            Folder.objects.filter(path__startswith=old_path).update(
-                path=Concat(Value(new_path), Substr("path", len(old_path) + 1))
-            )
+            _rehome(item, parent)
         Folder.objects.filter(pk=item.pk).update(parent=parent, name=name)
     else:
         Document.objects.filter(pk=item.pk).update(folder=parent, name=name)
@@ -674,18 +683,7 @@ def restore_version(actor: Actor, version: Version) -> Version:
     if doc.locked_by_id is not None and actor.user is not None and doc.locked_by_id != actor.user.pk:
         raise DocumentError(_("“%(name)s” is locked by someone else.") % {"name": doc.name}, 423)
     number = (Version.objects.filter(document=doc).aggregate(n=Max("number"))["n"] or 0) + 1
-    restored = Version.objects.create(
-        document=doc,
-        number=number,
-        blob_id=version.blob_id,
-        size=version.size,
-        mime_type=version.mime_type,
-        file_modified_at=version.file_modified_at,
-        uploaded_by=actor.user,
-        status=version.status,
-        text=version.text,
-        extracted=version.extracted,
-    )
+    restored = _version_like(version, doc, number, actor.user)
     Blob.objects.filter(sha256=version.blob_id).update(last_used_at=timezone.now())
     doc.current = restored
     doc.modified_at = timezone.now()

@@ -46,6 +46,15 @@ def docs(world: World) -> Docs:
     return Docs(world, world.commission, root, budget)
 
 
+@pytest.fixture
+def ged(world: World) -> World:
+    """The personas' world with the documents tool switched on in every space."""
+    Space.objects.update(tools=["documents"])
+    for space in (world.council, world.commission, world.rh, world.ecole, world.other_space):
+        space.refresh_from_db()
+    return world
+
+
 def doc_url(name: str, space: Space, *args: object) -> str:
     return reverse(f"documents:{name}", args=[space.organisation.slug, space.slug, *args])
 

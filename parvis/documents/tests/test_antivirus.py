@@ -22,22 +22,12 @@ from parvis.core.models import AuditEvent, Notification
 from parvis.core.tests.factories import World
 from parvis.documents import actions, antivirus, tasks
 from parvis.documents.models import Blob, Document, Folder, Version
-from parvis.spaces.models import Space
 from tests.support import files
 from tests.support.clamd import EICAR, LARGE_SAMPLE, Clamd, clamd, clamd_daemon  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
 REFUSED = "“%(name)s” was refused: the antivirus found a virus in it."
-
-
-@pytest.fixture
-def ged(world: World) -> World:
-    """The personas' world with the documents tool switched on in every space."""
-    Space.objects.update(tools=["documents"])
-    for space in (world.council, world.commission, world.rh, world.ecole, world.other_space):
-        space.refresh_from_db()
-    return world
 
 
 @pytest.fixture

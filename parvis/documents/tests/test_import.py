@@ -41,15 +41,6 @@ COUNCIL = "saint-aubin/conseil"
 A_DATE = datetime.datetime(2019, 3, 14, 9, 26, 53, 589000, tzinfo=datetime.UTC)
 
 
-@pytest.fixture
-def ged(world: World) -> World:
-    """The personas' world with the documents tool switched on in every space."""
-    Space.objects.update(tools=["documents"])
-    for space in (world.council, world.commission, world.rh, world.ecole, world.other_space):
-        space.refresh_from_db()
-    return world
-
-
 def said(msgid: str, **params: object) -> str:
     """A message as the command prints it: in French (and in the catalogue)."""
     return html.unescape(french(msgid, **params))

@@ -27,15 +27,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ged(world: World) -> World:
-    """The personas' world with the documents tool switched on in every space."""
-    Space.objects.update(tools=["documents"])
-    for space in (world.council, world.commission, world.rh, world.ecole, world.other_space):
-        space.refresh_from_db()
-    return world
-
-
-@pytest.fixture
 def pdftoppm() -> None:
     if shutil.which("pdftoppm") is None:
         missing("pdftoppm is not installed (make system-deps: poppler-utils)")

@@ -16,19 +16,9 @@ from parvis.core.tests.factories import World
 from parvis.documents import actions, extract, search
 from parvis.documents.models import Document, Folder, Level
 from parvis.documents.policies import documents_policy
-from parvis.spaces.models import Space
 from tests.support import files
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ged(world: World) -> World:
-    """The personas' world with the documents tool switched on in every space."""
-    Space.objects.update(tools=["documents"])
-    for space in (world.council, world.commission, world.rh, world.ecole, world.other_space):
-        space.refresh_from_db()
-    return world
 
 
 @pytest.fixture

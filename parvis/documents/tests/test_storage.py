@@ -22,19 +22,9 @@ from parvis.core.tests.factories import World
 from parvis.documents import actions, tasks
 from parvis.documents.models import Blob, Document
 from parvis.documents.storage import BlobStore, LocalBlobStore, S3BlobStore, blob_store
-from parvis.spaces.models import Space
 from tests.support.s3 import S3Server, s3_server, s3_store  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ged(world: World) -> World:
-    """The personas' world with the documents tool switched on in every space."""
-    Space.objects.update(tools=["documents"])
-    for space in (world.council, world.commission, world.rh, world.ecole, world.other_space):
-        space.refresh_from_db()
-    return world
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -44,6 +44,8 @@ from .common import (
     documents_page,
     documents_space,
     folder_or_404,
+    not_understood,
+    switch,
 )
 
 KINDS = {"dossier": Folder, "fichier": Document}
@@ -238,19 +240,11 @@ def item_delete(request: HttpRequest, org_slug: str, space_slug: str, kind: str,
 def item_favourite(request: HttpRequest, org_slug: str, space_slug: str, kind: str, pk: int) -> HttpResponse:
     org, space = documents_space(request, org_slug, space_slug)
     item = item_or_404(request, space, kind, pk, "view")
-    on = request.POST.get("on")
-    if on not in ("0", "1"):
-        return refuse(
-            request,
-            org,
-            _("The request sent to Parvis is not valid. Go back and try again."),
-            item_url(item),
-            item.name,
-        )
-    actions.set_favourite(actor_from(request), item, on == "1")
-    messages.success(
-        request, _("Added to your favourites.") if on == "1" else _("Removed from your favourites.")
-    )
+    on = switch(request)
+    if on is None:
+        return not_understood(request, org, item_url(item), item.name)
+    actions.set_favourite(actor_from(request), item, on)
+    messages.success(request, _("Added to your favourites.") if on else _("Removed from your favourites."))
     return redirect(request.POST.get("back") if _safe_back(request) else item_url(item))
 
 
@@ -269,20 +263,14 @@ def _safe_back(request: HttpRequest) -> bool:
 def folder_subscribe(request: HttpRequest, org_slug: str, space_slug: str, pk: int) -> HttpResponse:
     org, space = documents_space(request, org_slug, space_slug)
     folder = folder_or_404(request, space, pk)
-    on = request.POST.get("on")
-    if on not in ("0", "1"):
-        return refuse(
-            request,
-            org,
-            _("The request sent to Parvis is not valid. Go back and try again."),
-            actions.folder_url(folder),
-            display_name(folder),
-        )
-    actions.set_subscription(actor_from(request), folder, on == "1")
+    on = switch(request)
+    if on is None:
+        return not_understood(request, org, actions.folder_url(folder), display_name(folder))
+    actions.set_subscription(actor_from(request), folder, on)
     messages.success(
         request,
         _("You will be told when something arrives in this folder.")
-        if on == "1"
+        if on
         else _("You will no longer be told of this folder."),
     )
     return redirect(actions.folder_url(folder))

@@ -17,9 +17,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import http_date
+from django.utils.translation import gettext as _
 
 from parvis.core import policies
 from parvis.core.models import Organisation
+from parvis.core.views.common import refuse
 from parvis.spaces.models import Space
 from parvis.spaces.views.spaces import get_space, space_page
 
@@ -63,6 +65,17 @@ def documents_page(
     status: int = 200,
 ) -> HttpResponse:
     return space_page(request, template, org, space, TOOL, context, status=status)
+
+
+def switch(request: HttpRequest) -> bool | None:
+    """The `on` field of a button that turns something on (1) or off (0); None otherwise."""
+    return {"1": True, "0": False}.get(request.POST.get("on", ""))
+
+
+def not_understood(request: HttpRequest, org: Organisation, back: str, back_label: str) -> HttpResponse:
+    """A French 400 page for a button posted with a value no page sends; nothing changed."""
+    message = _("The request sent to Parvis is not valid. Go back and try again.")
+    return refuse(request, org, message, back, back_label)
 
 
 def breadcrumbs(folder: Folder) -> list[Folder]:

@@ -16,7 +16,15 @@ from .. import actions, previews
 from ..actions import DocumentError
 from ..models import Favourite, Version
 from ..policies import documents_policy
-from .common import breadcrumbs, document_or_404, documents_page, documents_space, serve
+from .common import (
+    breadcrumbs,
+    document_or_404,
+    documents_page,
+    documents_space,
+    not_understood,
+    serve,
+    switch,
+)
 
 MAX_PAGES_SHOWN = 200
 
@@ -139,15 +147,9 @@ def document_lock(request: HttpRequest, org_slug: str, space_slug: str, pk: int)
     """Lock (or unlock) a document. Whoever locked it, or a facilitator, unlocks it."""
     org, space = documents_space(request, org_slug, space_slug)
     document = document_or_404(request, space, pk)
-    on = request.POST.get("on")
-    if on not in ("0", "1"):
-        return refuse(
-            request,
-            org,
-            _("The request sent to Parvis is not valid. Go back and try again."),
-            actions.document_url(document),
-            document.name,
-        )
+    on = switch(request)
+    if on is None:
+        return not_understood(request, org, actions.document_url(document), document.name)
     from ..policies import MANAGE, folder_level, writes
 
     level = folder_level(request.user, document.folder)
@@ -155,8 +157,8 @@ def document_lock(request: HttpRequest, org_slug: str, space_slug: str, pk: int)
     if not writes(level) or space.is_archived or (not mine and level != MANAGE):
         raise PermissionDenied
     try:
-        actions.set_lock(actor_from(request), document, on == "1")
+        actions.set_lock(actor_from(request), document, on)
     except DocumentError as error:
         return refuse(request, org, error.message, actions.document_url(document), document.name)
-    messages.success(request, _("The document is locked.") if on == "1" else _("The document is unlocked."))
+    messages.success(request, _("The document is locked.") if on else _("The document is unlocked."))
     return redirect(actions.document_url(document))
