@@ -207,6 +207,7 @@ export function startUploads(form) {
   async function uploadAll(files) {
     list.replaceChildren();
     total = new Row(list, texts.total, 1000, texts);
+    total.note(texts.sending);
     const small = files.filter((f) => f.file.size < CHUNKED_FROM);
     const large = files.filter((f) => f.file.size >= CHUNKED_FROM);
     const ordered = [...small, ...large];

@@ -133,6 +133,7 @@ class Traffic:
     urls: dict[str, str] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
     sockets: list[str] = field(default_factory=list)
+    cdp: Any = None
 
     @classmethod
     def record(cls, visit: Browsing) -> "Traffic":
@@ -143,6 +144,7 @@ class Traffic:
         cdp.on("Network.loadingFailed", traffic._failed)
         cdp.on("Network.webSocketCreated", lambda event: traffic.sockets.append(event["url"]))
         cdp.send("Network.enable")
+        traffic.cdp = cdp
         return traffic
 
     def _sent(self, event: dict[str, Any]) -> None:
@@ -170,6 +172,9 @@ class Traffic:
             if len(self.urls) != seen or not all(r in self.sizes for r in self.urls):
                 seen, since = len(self.urls), time.monotonic()
             elif time.monotonic() - since >= quiet:
+                # The cold load is over: what axe or the narrowed window then fetch (lazy
+                # images that come into view at 320 px, say) is not part of it.
+                self.cdp.detach()
                 return
             page.wait_for_timeout(25)
 
