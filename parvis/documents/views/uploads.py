@@ -115,6 +115,11 @@ def _upload(request: HttpRequest, org_slug: str, space_slug: str, pk: int) -> Ht
         for file in files:
             file.close()
             file.spool.discard()  # type: ignore[attr-defined]
+    if stored:  # shown on the folder page (the one the script reloads, or the one the form returns to)
+        count = len(stored)
+        messages.success(
+            request, ngettext("%(count)d file added.", "%(count)d files added.", count) % {"count": count}
+        )
     if wants_json(request):
         body = {
             "files": [
@@ -131,10 +136,6 @@ def _upload(request: HttpRequest, org_slug: str, space_slug: str, pk: int) -> Ht
     if errors and not stored:
         context = folder_context(request, space, folder) | {"upload_errors": errors}
         return documents_page(request, "documents/folder.html", org, space, context, status=400)
-    messages.success(
-        request,
-        ngettext("%(count)d file added.", "%(count)d files added.", len(stored)) % {"count": len(stored)},
-    )
     for error in errors:
         messages.error(request, error)
     return redirect(actions.folder_url(folder))
@@ -226,6 +227,7 @@ def upload_finish(request: HttpRequest, org_slug: str, space_slug: str, upload_i
         stored = actions.finish_upload(actor_from(request), upload_)
     except DocumentError as error:
         return _error(error.message, 409 if error.status == 409 else 400, offset=upload_.received)
+    messages.success(request, _("“%(name)s” has been added.") % {"name": stored.document.name})
     return JsonResponse(
         {
             "name": stored.document.name,
