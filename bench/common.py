@@ -286,7 +286,7 @@ def drop_postgres(database: str) -> None:
 
 NGINX_CONF = """
 worker_processes 1;
-worker_cpu_affinity {affinity};
+{affinity}
 user root;
 daemon off;
 pid {dir}/nginx.pid;
@@ -330,7 +330,8 @@ http {{
 """
 
 
-def nginx(running: Servers, blobs: Path, upstream: int) -> str:
+def nginx(running: Servers, blobs: Path, upstream: int, cpus: str = SERVER_CPU) -> str:
+    """nginx on `cpus` ("0", or "0,1" to let it run on both)."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(binary).exists():
         raise SystemExit("nginx is missing: make system-bench-deps")
@@ -338,13 +339,14 @@ def nginx(running: Servers, blobs: Path, upstream: int) -> str:
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     port = free_port()
-    affinity = "01" if (os.cpu_count() or 1) > 1 else "1"
+    pin = cpus == SERVER_CPU and (os.cpu_count() or 1) > 1
+    affinity = "worker_cpu_affinity 01;" if pin else ""
     conf = directory / "nginx.conf"
     conf.write_text(
         NGINX_CONF.format(dir=directory, blobs=blobs, upstream=upstream, port=port, affinity=affinity)
     )
     process = running.start(
-        pinned(SERVER_CPU, binary, "-p", str(directory), "-c", str(conf)), directory / "out.log"
+        pinned(cpus, binary, "-p", str(directory), "-c", str(conf)), directory / "out.log"
     )
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/static-blobs/", lambda status: status in (403, 404), process)

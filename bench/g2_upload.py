@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--database", default="sqlite")
+    parser.add_argument("--nginx-cpus", default="0", help='"0,1": nginx not pinned with the server')
     args = parser.parse_args()
     size = args.size_mib << 20
     WORK.mkdir(parents=True, exist_ok=True)
@@ -77,7 +78,7 @@ def main() -> None:
             who = inst.seed("world")
             port = free_port()
             direct = inst.serve(running, port)
-            proxy = nginx(running, inst.var / "blobs", port)
+            proxy = nginx(running, inst.var / "blobs", port, args.nginx_cpus)
             peer_root = inst.var / "peer"
             peer_root.mkdir()
             peer = wsgidav(running, peer_root)
@@ -120,8 +121,15 @@ def main() -> None:
     for name, value in ratios.items():
         print(f"{name:20s} {value:5.2f}")
     save(
-        f"g2-{db_label(args.database)}",
-        {"size": size, "reps": args.reps, "mb_per_s": speeds, "medians": medians, "ratios": ratios},
+        f"g2-{db_label(args.database)}" + ("" if args.nginx_cpus == "0" else "-nginx-unpinned"),
+        {
+            "size": size,
+            "reps": args.reps,
+            "nginx_cpus": args.nginx_cpus,
+            "mb_per_s": speeds,
+            "medians": medians,
+            "ratios": ratios,
+        },
     )
 
 

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "parvis.core",
     "parvis.spaces",
     "parvis.documents",
+    "parvis.chat",
 ]
 
 MIDDLEWARE = [

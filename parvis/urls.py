@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("parvis.core.urls")),
     path("", include("parvis.spaces.urls")),
     path("", include("parvis.documents.urls")),
+    path("", include("parvis.chat.urls")),
     path("oidc/connexion/", AuthenticationRequestView.as_view(), name="oidc_authentication_init"),
     path("oidc/retour/", CallbackView.as_view(), name="oidc_authentication_callback"),
 ]

@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from parvis.chat.tests import matrix as chat
 from parvis.core.audit import Actor
 from parvis.core.models import Group, Notification, OrgMembership, User, digest
 from parvis.core.tests.factories import World, build_world
@@ -645,6 +646,63 @@ MATRIX: dict[str, Entry] = {
         lambda o: {"token": o.docs.folder_link, "pk": o.docs.image.pk}, expect(200)
     ),
     "documents:share_zip": Entry(lambda o: {"token": o.docs.folder_link}, expect(200)),
+    # --- Chat: the private commission's channel (maire facilitates, secretaire administers, elu
+    # contributes and wrote its message), the maire and elu's private conversation, and the same
+    # objects in Val-de-Brume. Pages are GET only: a POST gets 405 before any look-up.
+    "chat:home": Entry(chat.space, commission_members(302), foreign=chat.other_space, post=signed_in(405)),
+    "chat:channel_new": Entry(
+        chat.space,
+        commission_members(),
+        foreign=chat.other_space,
+        post=commission_members(302),
+        data=lambda o: {"name": "Travaux"},
+    ),
+    "chat:search": Entry(chat.space, commission_members(), foreign=chat.other_space, post=signed_in(405)),
+    "chat:channel": Entry(
+        chat.channel, commission_members(), foreign=chat.other_channel, post=signed_in(405)
+    ),
+    "chat:direct_list": Entry(chat.org, org_members(200), foreign=chat.other_org, post=signed_in(405)),
+    "chat:direct_new": Entry(
+        chat.org,
+        POST_ONLY,
+        foreign=chat.other_org,
+        post=org_members(302, maire=400),
+        data=chat.write_to_maire,
+    ),
+    "chat:direct": Entry(
+        chat.direct, org_members(404, maire=200, elu=200), foreign=chat.other_direct, post=signed_in(405)
+    ),
+    "chat:org_search": Entry(chat.org, org_members(200), foreign=chat.other_org, post=signed_in(405)),
+    "chat:preview": Entry(chat.org, org_members(204), foreign=chat.other_org, post=signed_in(405)),
+    "chat:post": Entry(
+        chat.conversation,
+        POST_ONLY,
+        foreign=chat.other_conversation,
+        post=commission_members(302),
+        data=lambda o: {"body": "Bonjour"},
+    ),
+    "chat:read": Entry(
+        chat.conversation, POST_ONLY, foreign=chat.other_conversation, post=commission_members(302)
+    ),
+    "chat:export": Entry(
+        chat.conversation, manager_of_commission(), foreign=chat.other_conversation, post=signed_in(405)
+    ),
+    "chat:thread": Entry(chat.message, commission_members(), foreign=chat.other_message, post=signed_in(405)),
+    "chat:edit": Entry(
+        chat.message,
+        POST_ONLY,
+        foreign=chat.other_message,
+        post=commission_members(403, elu=302),
+        data=lambda o: {"body": "Ordre du jour corrigé"},
+    ),
+    "chat:delete": Entry(chat.message, POST_ONLY, foreign=chat.other_message, post=commission_members(302)),
+    "chat:react": Entry(
+        chat.message,
+        POST_ONLY,
+        foreign=chat.other_message,
+        post=commission_members(302),
+        data=lambda o: {"emoji": "👍"},
+    ),
     # --- OIDC (not configured here: absent)
     "oidc_authentication_init": Entry(nothing, expect(404)),
     "oidc_authentication_callback": Entry(nothing, expect(404)),

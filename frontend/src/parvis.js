@@ -1,5 +1,6 @@
 // Parvis: htmx for fragments, and one real-time island (the unread notifications count).
 import htmx from "htmx.org";
+import { startChat } from "./chat.js";
 import { startNotifications } from "./notifications.js";
 import { startUploads } from "./uploads.js";
 
@@ -8,6 +9,7 @@ window.htmx = htmx;
 document.addEventListener("DOMContentLoaded", () => {
   startNotifications(document.querySelector("[data-notifications-socket]"));
   for (const form of document.querySelectorAll("form[data-upload]")) startUploads(form);
+  startChat(document.querySelector("[data-chat]"));
   for (const button of document.querySelectorAll("[data-copy]")) {
     button.addEventListener("click", async () => {
       const target = document.getElementById(button.dataset.copy);

@@ -68,6 +68,22 @@ def space_created(space: Any, template: Any) -> None:
             tool.on_space_created(space, template)
 
 
+# --- Services -----------------------------------------------------------------------------------
+# What one tool offers the others without being imported by them: the documents tool provides
+# "documents.attachments" (store a file in a space's documents), the discussion tool asks for it.
+# A service is any object; `service()` answers None when no tool provides it (tool not installed).
+
+_services: dict[str, Any] = {}
+
+
+def provide(name: str, obj: Any) -> None:
+    _services[name] = obj
+
+
+def service(name: str) -> Any | None:
+    return _services.get(name)
+
+
 def tick() -> None:
     """Each tool's periodic work (trash purge, clean-ups), once per scheduler tick."""
     for tool in _tools.values():

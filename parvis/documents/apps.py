@@ -29,6 +29,9 @@ class DocumentsConfig(AppConfig):
     def ready(self) -> None:
         from parvis.core import registry
 
+        from .attachments import register as provide_services  # attachments and previews for other tools
+
+        provide_services()
         registry.register(
             registry.Tool(
                 name="documents",
