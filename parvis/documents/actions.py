@@ -33,6 +33,7 @@ from parvis.core.notify import notify
 from parvis.spaces.actions import touch
 from parvis.spaces.models import Space
 
+from . import usage as storage_usage
 from .models import (
     Blob,
     Document,
@@ -459,9 +460,9 @@ def set_restriction(actor: Actor, folder: Folder, restricted: bool, grants: list
 
 
 def usage(org: Organisation) -> int:
-    """Bytes the organisation uses: every version of every document, trash included."""
-    total = Version.objects.filter(document__space__organisation=org).aggregate(total=Sum("size"))["total"]
-    return int(total or 0)
+    """Bytes the organisation uses: every version of every document, trash included (a running
+    count, see `usage.py`)."""
+    return storage_usage.used(org)
 
 
 def check_quota(org: Organisation, incoming: int) -> None:

@@ -29,9 +29,11 @@ class DocumentsConfig(AppConfig):
     def ready(self) -> None:
         from parvis.core import registry
 
+        from . import usage
         from .attachments import register as provide_services  # attachments and previews for other tools
 
         provide_services()
+        usage.connect()
         registry.register(
             registry.Tool(
                 name="documents",

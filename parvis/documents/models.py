@@ -457,3 +457,28 @@ class DavProperty(models.Model):
 
     def __str__(self) -> str:
         return f"{self.path} {self.name}"
+
+
+class StorageUse(models.Model):
+    """Bytes an organisation stores (every version, trash included), kept up to date as versions
+    come and go (see `usage.py`), so that checking the quota before an upload costs one read
+    however full the organisation is."""
+
+    organisation = models.OneToOneField(
+        "core.Organisation",
+        verbose_name=_("organisation"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="storage_use",
+    )
+    # Signed: a count that drifted (a crash between two statements is not possible, but a
+    # hand-made change in the database is) must not make every later upload fail.
+    used_bytes = models.BigIntegerField(_("bytes used"), default=0)
+    counted_at = models.DateTimeField(_("recounted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("storage use")
+        verbose_name_plural = _("storage uses")
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id}: {self.used_bytes}"

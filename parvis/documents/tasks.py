@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django_tasks import task
 
-from . import actions, antivirus, extract, previews, search
+from . import actions, antivirus, extract, previews, search, usage
 from .models import Document, Upload, Version
 from .storage import blob_store
 
@@ -67,13 +67,15 @@ def index_document(document_id: int) -> None:
 
 def housekeeping(now: datetime.datetime | None = None) -> None:
     """Called by the scheduler's tick: trash past its retention, abandoned uploads, bytes
-    nothing points to, and scans that a stopped antivirus left waiting."""
+    nothing points to, the daily recount of the bytes each organisation uses, and scans that a
+    stopped antivirus left waiting."""
     now = now or timezone.now()
     actions.purge_expired(now)
     for upload in Upload.objects.filter(expires_at__lt=now):
         actions.discard_upload(upload)
     sweep_spool(now)
     actions.collect_garbage()
+    usage.recount(now)
     stale = now - datetime.timedelta(minutes=5)
     for pk in Version.objects.filter(status=Version.Status.PENDING, created_at__lt=stale).values_list(
         "pk", flat=True

@@ -15,9 +15,11 @@ import importlib
 import json
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -120,10 +122,10 @@ def _run_pending_callbacks() -> None:
         callback()
 
 
-@pytest.fixture
-def realtime(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[], Any]], None]:
-    """Run an async scenario against the consumers inside the test's transaction (see the
-    module's docstring)."""
+@contextmanager
+def consumer_commits() -> Iterator[None]:
+    """While it lasts, each database call of a consumer ends as a commit would: its
+    after-commit callbacks run (see the module's docstring)."""
     from asgiref.sync import SyncToAsync
     from channels.db import DatabaseSyncToAsync
 
@@ -133,13 +135,22 @@ def realtime(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[], Any]], N
         finally:
             _run_pending_callbacks()
 
-    monkeypatch.setattr("channels.db.close_old_connections", lambda: None)
-    monkeypatch.setattr(DatabaseSyncToAsync, "thread_handler", thread_handler)
+    with (
+        mock.patch("channels.db.close_old_connections", return_value=None),
+        mock.patch.object(DatabaseSyncToAsync, "thread_handler", thread_handler),
+    ):
+        yield
+
+
+@pytest.fixture
+def realtime() -> Iterator[Callable[[Callable[[], Any]], None]]:
+    """Run an async scenario against the consumers inside the test's transaction."""
 
     def run(scenario: Callable[[], Any]) -> None:
         async_to_sync(scenario)()
 
-    return run
+    with consumer_commits():
+        yield run
 
 
 def committed(action: Callable[[], Any]) -> Any:

@@ -262,3 +262,42 @@ def test_versions_keep_what_the_uploader_computer_said_of_their_date(docs):
     when = datetime.datetime(2019, 3, 4, 10, 0, tzinfo=datetime.UTC)
     doc = actions.store_bytes(Actor(docs.w.maire), docs.budget, "ancien.txt", b"x", modified_at=when).document
     assert Version.objects.get(document=doc).file_modified_at == when
+
+
+def test_the_bytes_used_follow_every_version_added_or_removed_and_a_recount_agrees(docs):
+    """The quota is checked against a running count: it must equal what the versions hold
+    after uploads, new versions, copies, restores, refusals by the antivirus, purges and the
+    deletion of a whole space."""
+    from parvis.documents import usage
+    from parvis.documents.models import StorageUse
+
+    def stored() -> int:
+        versions = Version.objects.filter(document__space__organisation=docs.w.org)
+        return sum(versions.values_list("size", flat=True))
+
+    maire = Actor(docs.w.maire)
+    doc = docs.store("maire", docs.budget, "budget.ods", b"v1" * 10)
+    docs.store("maire", docs.budget, "budget.ods", b"v2" * 30)
+    actions.restore_version(maire, doc.versions.get(number=1))
+    copy = actions.copy(maire, doc, docs.root)
+    assert actions.usage(docs.w.org) == stored() == 20 + 60 + 20 + 20
+
+    infected = docs.store("maire", docs.root, "facture.pdf", b"x" * 7)
+    actions.record_scan(infected.current, clean=False, signature="Eicar-Test-Signature")
+    assert actions.usage(docs.w.org) == stored() == 120
+
+    actions.trash(maire, copy)
+    assert actions.usage(docs.w.org) == 120  # the trash still counts
+    actions.purge(maire, Document.objects.get(pk=copy.pk))
+    assert actions.usage(docs.w.org) == stored() == 100
+
+    other = space_actions.create_space(maire, docs.w.org, name="Commission voirie", tools=["documents"])
+    docs.store("maire", actions.root_folder(other), "plan.pdf", b"p" * 5)
+    assert actions.usage(docs.w.org) == stored() == 105
+    other.delete()
+    assert actions.usage(docs.w.org) == stored() == 100
+
+    StorageUse.objects.filter(organisation=docs.w.org).update(used_bytes=999, counted_at=None)
+    assert usage.recount() == 1
+    assert actions.usage(docs.w.org) == 100
+    assert usage.recount() == 0  # counted a moment ago: not again before a day
