@@ -336,10 +336,13 @@ export function startChat(root) {
   function connect() {
     if (stopped || (socket && socket.readyState <= WebSocket.OPEN)) return;
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${scheme}://${window.location.host}${d.socket}`);
-    socket.addEventListener("open", () => { open = true; });
-    socket.addEventListener("message", (event) => handle(JSON.parse(event.data)));
-    socket.addEventListener("close", (event) => {
+    const current = new WebSocket(`${scheme}://${window.location.host}${d.socket}`);
+    socket = current;
+    // A socket given up on (see "offline" below) says nothing more to the page.
+    current.addEventListener("open", () => { if (socket === current) open = true; });
+    current.addEventListener("message", (event) => { if (socket === current) handle(JSON.parse(event.data)); });
+    current.addEventListener("close", (event) => {
+      if (socket !== current) return;
       open = false;
       syncing = false;
       if (leaving) return;
@@ -358,6 +361,7 @@ export function startChat(root) {
         return;
       }
       setStatus(t("tOffline"));
+      if (navigator.onLine === false) return; // the "online" event will connect again
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 30000);
     });
@@ -417,6 +421,20 @@ export function startChat(root) {
 
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && Number(here?.textContent || 0) > 0) markRead();
+  });
+  // When the network goes, a socket may stay "open" for minutes without carrying anything (no
+  // close comes until TCP gives up), and a message sent into it would wait for that. The browser
+  // knows sooner: the socket is dropped at once, what is written meanwhile waits in the outbox,
+  // and the page connects again (and sends it) when the browser says the network is back, not
+  // before (an attempt while offline can only fail).
+  window.addEventListener("offline", () => {
+    if (stopped || !socket) return;
+    const dropped = socket;
+    socket = null;
+    open = false;
+    syncing = false;
+    dropped.close();
+    setStatus(t("tOffline"));
   });
   window.addEventListener("online", () => { if (!open && !stopped) { delay = 1000; connect(); } });
   setInterval(() => { if (open && !syncing) requestSync(); }, 25000);

@@ -102,6 +102,23 @@ _link, share_token = ged.create_share_link(
     by_maire, deliberations, expires_at=timezone.now() + datetime.timedelta(days=30)
 )
 
+# The discussion, on in the private finance commission (maire facilitates, elu contributes; the
+# other people of the commune are not in it): a channel with a few messages, a thread, and a
+# private conversation between the maire and the elu.
+from parvis.chat import actions as chat
+Space.objects.filter(pk=w.commission.pk).update(tools=["documents", "chat"])
+w.commission.refresh_from_db()
+channel = chat.ensure_default_channel(w.commission)
+said = [
+    (w.maire, "Bonjour à tous, la commission se réunit **jeudi à 18 h** en salle du conseil."),
+    (w.elu, "Merci. Faut-il préparer le point sur le budget primitif ?"),
+    (w.maire, "Oui, avec les chiffres de la section d'investissement."),
+]
+posted = [chat.post_message(Actor(who), channel, text).message for who, text in said]
+chat.post_message(Actor(w.elu), channel, "Je m'en occupe.", parent=posted[2])
+direct = chat.start_direct(Actor(w.maire), w.org, [w.elu])
+chat.post_message(Actor(w.maire), direct, "Pouvez-vous relire la délibération avant jeudi ?")
+
 print(json.dumps({
     "emails": {name: w.persona(name).email for name in w.PERSONAS}
     | {"operateur": "operateur@parvis.localhost", "securite": "securite@saint-aubin.localhost"},
@@ -113,6 +130,8 @@ print(json.dumps({
     "pdf": report.document.pk,
     "image": picture.document.pk,
     "share_token": share_token,
+    "channel": channel.pk,
+    "direct": direct.pk,
 }))
 """
 

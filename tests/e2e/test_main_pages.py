@@ -115,6 +115,9 @@ MAIN_PAGES = [
     MainPage("favourites", "maire", f"{ORG}/documents/favoris/"),
     MainPage("share by link", "maire", f"{GED}/dossier/{{folder}}/partager/"),
     MainPage("public page of a share link", None, "/partage/{share_token}/"),
+    MainPage("discussion channel with messages", "maire", f"{ORG}/e/finances/discussion/{{channel}}/"),
+    MainPage("private messages", "elu", f"{ORG}/messages/"),
+    MainPage("private conversation", "elu", f"{ORG}/messages/{{direct}}/"),
     MainPage("page not found", "maire", f"{ORG}/e/nexiste-pas/", status=404),
     MainPage("page not found, signed out", None, "/nexiste-pas/", status=404),
 ]
