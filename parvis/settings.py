@@ -146,7 +146,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            # A consumer waits on its channel with a 5-second BZPOPMIN; redis-py 8 also gives up
+            # reading a socket after 5 seconds by default, so an idle websocket died with a
+            # TimeoutError. Reads may last longer than the pop, not forever (a dead Redis).
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "capacity": 1000,
+                "expiry": 30,
+            },
         }
     }
 else:

@@ -39,7 +39,9 @@ class Hub:
     async def join(self, group: str, listener: Listener) -> None:
         async with self.lock:
             if self.channel is None:
-                self.channel = await self.layer.new_channel(prefix="chat-hub.")
+                # The default prefix: channels_redis reads every channel of a process with one
+                # receive loop, which only serves the channels of that one prefix.
+                self.channel = await self.layer.new_channel()
                 self.tasks = [asyncio.create_task(self._receive()), asyncio.create_task(self._renew())]
             members = self.members.setdefault(group, set())
             if not members:

@@ -92,17 +92,20 @@ class Instance:
         self.processes.append(process)
         return process
 
-    def start_server(self, timeout: float = 30) -> subprocess.Popen[bytes]:
-        """`manage.py serve` without its worker (tests start workers themselves if needed)."""
+    def start_server(self, timeout: float = 30, port: int | None = None) -> subprocess.Popen[bytes]:
+        """`manage.py serve` without its worker (tests start workers themselves if needed).
+        With `port`, one more web process of the same instance (same database, same settings),
+        as behind a load balancer."""
         if not (ROOT / "staticfiles" / "staticfiles.json").exists():
             self.manage("collectstatic", "--noinput", "-v0")
-        process = self.start("serve", "--no-worker", "--port", str(self.port))
+        port = port or self.port
+        process = self.start("serve", "--no-worker", "--port", str(port))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"the server stopped; see {self.log_path}")
             try:
-                with urllib.request.urlopen(self.url + "/connexion/", timeout=2) as response:  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/connexion/", timeout=2) as response:
                     if response.status == 200:
                         return process
             except OSError:

@@ -17,7 +17,7 @@ from parvis.core.audit import Actor
 from parvis.core.auth import create_app_password
 from parvis.documents import actions
 from parvis.documents.models import DavProperty
-from parvis.documents.webdav import auth
+from parvis.documents.webdav import auth, locks
 from parvis.documents.webdav.app import wsgidav_app
 
 PROPS = b"""<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop>
@@ -119,3 +119,32 @@ def test_the_listing_carries_each_files_dead_property_and_lock(world, elu_secret
         if r.find(".//{DAV:}activelock") is not None
     ]
     assert locked == ["/dav/saint-aubin/conseil/Trois/pi%C3%A8ce-0001.txt"]
+
+
+def test_a_small_put_reads_the_locks_once_and_still_sees_a_lock_on_its_folder(world, elu_secret):
+    """wsgidav asks for the locks of the file and of each parent: within one request they
+    are read once. The lock taken on the folder (depth infinity) must still refuse a PUT that
+    does not present its token."""
+    folder_of(world, "Petits", 0)
+    app = wsgidav_app()
+    email = world.elu.email
+    call(app, "PROPFIND", "/", elu_secret, email, depth="0")  # the credential is remembered
+    with CaptureQueriesContext(connection) as queries, locks.per_request():
+        status, _ = call(app, "PUT", "/saint-aubin/conseil/Petits/note.txt", elu_secret, email, b"x" * 4096)
+    assert status.startswith("201")
+    lock_reads = [q for q in queries.captured_queries if "documents_davlock" in q["sql"]]
+    assert len(lock_reads) <= 2
+    assert len(queries) <= 45  # 44 when written: a guard against a query per parent coming back
+
+    lock = b"""<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>
+    <D:locktype><D:write/></D:locktype><D:owner>Poste de la mairie</D:owner></D:lockinfo>"""
+    with locks.per_request():
+        status, _ = call(app, "LOCK", "/saint-aubin/conseil/Petits/", elu_secret, email, lock,
+                         depth="infinity")
+        assert status.startswith("200")
+        # The same request goes on after its own LOCK: what it read before is not trusted.
+        status, _ = call(app, "PUT", "/saint-aubin/conseil/Petits/note.txt", elu_secret, email, b"y")
+    assert status.startswith("423")
+    with locks.per_request():
+        status, _ = call(app, "PUT", "/saint-aubin/conseil/Petits/autre.txt", elu_secret, email, b"z")
+    assert status.startswith("423")

@@ -23,6 +23,7 @@ from wsgidav.mw.base_mw import BaseMiddleware
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
+from . import locks
 from .auth import CHALLENGE, REALM, authenticate, sign_in_hint
 from .downloads import MOUNT, DownloadHandler
 from .locks import DbLockStorage
@@ -130,7 +131,8 @@ class DjangoRequest:
         request_started.send(sender=self.__class__, environ=environ)
         translation.activate(settings.LANGUAGE_CODE)
         try:
-            yield from self.app(environ, start_response)
+            with locks.per_request():
+                yield from self.app(environ, start_response)
         finally:
             translation.deactivate()
             request_finished.send(sender=self.__class__)

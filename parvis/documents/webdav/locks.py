@@ -7,9 +7,16 @@ survive a restart, so the storage is the table, with the same contract as
 trailing slash), `expire` seconds since the epoch, `owner` the client's XML as bytes.
 
 Prefix lookups are filtered again in Python: SQLite's LIKE ignores case, lock roots do not.
+
+A single PUT makes wsgidav ask for the locks of the file and of each of its parents, a dozen
+times in all. Within one request (`per_request()`, which the DAV app opens around each), the
+locks of the request's top folder are read once and kept until the request writes a lock.
 """
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db.models import Q
@@ -47,6 +54,40 @@ def _timeout(requested: float | None) -> float:
     return float(requested)
 
 
+_local = threading.local()
+
+
+@contextmanager
+def per_request() -> Iterator[None]:
+    """Read each top folder's locks once while it lasts (one request, in its thread)."""
+    _local.near = {}
+    try:
+        yield
+    finally:
+        _local.near = None
+
+
+def _changed() -> None:
+    if getattr(_local, "near", None) is not None:
+        _local.near = {}
+
+
+def _rows_near(path: str, children: bool) -> list[DavLock] | None:
+    """Every lock on the root, on the top folder of `path` or below it, read once per request
+    (for the root itself, its own locks only); None outside a request, or when the children
+    of the root (everything) are asked for."""
+    near = getattr(_local, "near", None)
+    top = path.strip("/").split("/", 1)[0]
+    if near is None or (not top and children):
+        return None
+    if top not in near:
+        where = Q(root="/")
+        if top:
+            where |= Q(root="/" + top) | Q(root__startswith=f"/{top}/")
+        near[top] = list(DavLock.objects.filter(where))
+    return near[top]
+
+
 class DbLockStorage:
     """A LockManager storage over the DavLock table."""
 
@@ -61,9 +102,11 @@ class DbLockStorage:
 
     def cleanup(self) -> None:
         DavLock.objects.filter(expires_at__gte=0, expires_at__lt=time.time()).delete()
+        _changed()
 
     def clear(self) -> None:
         DavLock.objects.all().delete()
+        _changed()
 
     def get(self, token: str) -> Lock | None:
         row = DavLock.objects.filter(token=token).first()
@@ -71,6 +114,7 @@ class DbLockStorage:
             return None
         if not _live(row, time.time()):
             row.delete()
+            _changed()
             return None
         return _as_dict(row)
 
@@ -94,6 +138,7 @@ class DbLockStorage:
             timeout=lock["timeout"],
             expires_at=lock["expire"],
         )
+        _changed()
         return lock
 
     def refresh(self, token: str, *, timeout: float | None) -> Lock:
@@ -101,10 +146,12 @@ class DbLockStorage:
         row.timeout = _timeout(timeout)
         row.expires_at = time.time() + row.timeout
         DavLock.objects.filter(token=token).update(timeout=row.timeout, expires_at=row.expires_at)
+        _changed()
         return _as_dict(row)
 
     def delete(self, token: str) -> bool:
         deleted, _ = DavLock.objects.filter(token=token).delete()
+        _changed()
         return bool(deleted)
 
     def get_lock_list(
@@ -120,13 +167,15 @@ class DbLockStorage:
             query |= Q(root__startswith=below)
         now = time.time()
         found = []
-        for row in DavLock.objects.filter(query):
+        rows = _rows_near(path, include_children)
+        for row in DavLock.objects.filter(query) if rows is None else rows:
             if not (row.root == path and include_root) and not (
                 include_children and row.root.startswith(below) and row.root != path
             ):
                 continue
             if not _live(row, now):
                 row.delete()
+                _changed()
                 continue
             found.append(row.token if token_only else _as_dict(row))
         return found
