@@ -71,6 +71,7 @@ messages: install ## Refresh the French catalogue from the sources (then transla
 demo: build migrate ## Install, build, migrate, load the demo commune and serve it on http://127.0.0.1:$(PORT)
 	$(PY) manage.py load_demo
 	$(PY) manage.py load_demo_documents
+	$(PY) manage.py load_demo_chat
 	$(PY) manage.py serve --port $(PORT)
 
 serve: build migrate ## Serve without loading demo data

@@ -62,3 +62,25 @@ def test_loading_twice_loads_once(db, secrets_registry):
     counts = (Organisation.objects.count(), User.objects.count(), Space.objects.count())
     load()
     assert (Organisation.objects.count(), User.objects.count(), Space.objects.count()) == counts
+
+
+def test_the_demo_council_has_a_conversation_the_maire_sees_and_an_outsider_does_not(db, secrets_registry):
+    """`make demo` also loads a short conversation (load_demo_chat), once."""
+    from parvis.chat.models import Message
+    from parvis.chat.policies import messages_policy
+
+    secrets_registry.add(DEMO_PASSWORD)
+    load()
+    for _ in range(2):
+        call_command("load_demo_chat", stdout=io.StringIO())
+    assert Message.objects.count() == 6
+    maire = User.objects.get(email="maire@saint-aubin.localhost")
+    julie = User.objects.get(email="julie.moreau@bureau-etudes.localhost")
+    assert messages_policy.visible(maire).count() == 6
+    assert messages_policy.visible(julie).count() == 0
+    with FAST:
+        client = Client()
+        client.force_login(maire)
+        secrets_registry.add(client.cookies["sessionid"].value)
+        page = client.get("/o/saint-aubin/e/conseil-municipal/discussion/", follow=True)
+    assert "convocation du conseil du 12 mars" in page.content.decode()
