@@ -1,9 +1,10 @@
-"""Run the documents benchmarks G1–G4 one after the other, then print a summary of the results
-files (var/bench/results/*.json).
+"""Run the documents benchmarks G1–G4 and the discussion's G5–G6 one after the other, then print
+a summary of the results files (var/bench/results/*.json).
 
     .venv/bin/python bench/run_all.py                      # SQLite, the embedded default
     .venv/bin/python bench/run_all.py --postgres           # and G3, G4 on PostgreSQL (parvis_bench)
     .venv/bin/python bench/run_all.py --only g3 g4 --reps 3
+    .venv/bin/python bench/run_all.py --only g5 g6            # the discussion (PostgreSQL only)
     .venv/bin/python bench/run_all.py --summary            # only print what the last runs recorded
 
 Needs: nginx (make system-bench-deps), curl, taskset, and the tools of bench/requirements.txt
@@ -23,8 +24,11 @@ SCRIPTS = {
     "g2": "g2_upload.py",
     "g3": "g3_propfind.py",
     "g4": "g4_small_uploads.py",
+    "g5": "g5_fanout.py",  # on postgres://…/parvis_bench_chat whatever the flag
+    "g6": "g6_capacity.py",  # the same; a ramp, not repetitions
 }
 ON_POSTGRES = ("g3", "g4")
+NO_REPS = ("g6",)
 
 
 def summary() -> None:
@@ -39,6 +43,8 @@ def summary() -> None:
             print(f"  {name:28s} {value:10.1f}")
         for name, value in data["ratios"].items():
             print(f"  {name:36s} ratio {value:5.2f}")
+        if "highest_passing_users" in data:
+            print(f"  highest passing: {data['highest_passing_users']} users, dataset {data['dataset']}")
         if "sql_queries" in data:
             print(f"  SQL queries per PROPFIND: {json.dumps(data['sql_queries'])}")
 
@@ -59,7 +65,7 @@ def main() -> None:
                 PY,
                 str(BENCH / SCRIPTS[name]),
                 *extra,
-                *(["--reps", str(args.reps)] if args.reps else []),
+                *(["--reps", str(args.reps)] if args.reps and name not in NO_REPS else []),
             ]
             print(f"\n=== {' '.join(command)}", flush=True)
             subprocess.run(command, cwd=ROOT, check=True)

@@ -130,3 +130,177 @@ def count_queries(email: str, secret: str, paths: list[str], body: str) -> dict[
         responses = len(etree.fromstring(data).findall("{DAV:}response"))
         found[path] = {"queries": len(queries), "responses": responses}
     return found
+
+
+# --- Discussion (G5, G6) ------------------------------------------------------------------------
+
+
+def chat_world(
+    people: int,
+    role: str = "reader",
+    spaces: int = 1,
+    channels: int = 1,
+    history: int = 0,
+    directs: bool = False,
+) -> dict[str, Any]:
+    """The personas with the discussion on; `spaces` spaces (the council's first, then
+    "Commission NN" spaces open to the organisation) with `channels` channels each (the
+    default one first); `people` more members of the organisation, member n of space
+    n % spaces with `role`; a signed-in session for each of them and for elu (a contributor
+    of the council: the sender of G5), made as the test client's `force_login` makes one, plus
+    the record a sign-in leaves (`UserSession`), so the websocket's session check passes.
+    `history` messages are spread evenly over all the channels, inserted in bulk (rows as
+    `post_message` writes them, numbered 1…n; not audited). With `directs`, members 2k and
+    2k + 1 share a private conversation.
+
+    Returns the session cookie's name, the organisation's slug, elu's session key, and for each
+    member: her session key, her space, her private conversation; for each space its slug and
+    channels, for each channel its last number and the ids of its messages."""
+    from django.conf import settings
+    from django.contrib.auth.hashers import make_password
+    from django.test import override_settings
+
+    from parvis.chat import actions as chat
+    from parvis.chat.models import Conversation, Message, Participant
+    from parvis.core.audit import Actor
+    from parvis.core.models import OrgMembership, User, UserSession
+    from parvis.core.tests.factories import build_world
+    from parvis.spaces.models import Space, SpaceMembership, Visibility
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        w = build_world()
+    Space.objects.update(tools=["documents", "chat"])
+    rooms = [Space.objects.get(pk=w.council.pk)]
+    for n in range(1, spaces):
+        rooms.append(
+            Space.objects.create(
+                organisation=w.org,
+                name=f"Commission {n:02d}",
+                slug=f"commission-{n:02d}",
+                visibility=Visibility.ORGANISATION,
+                tools=["documents", "chat"],
+            )
+        )
+    by_space: dict[int, list[Conversation]] = {}
+    for room in rooms:
+        by_space[room.pk] = [chat.ensure_default_channel(room)]
+        for n in range(1, channels):
+            by_space[room.pk].append(chat.create_channel(Actor(w.maire), room, f"Sujet {n:02d}"))
+    unusable = make_password(None)
+    users = User.objects.bulk_create(
+        [
+            User(email=f"membre{n:05d}@exemple.localhost", full_name=f"Membre {n:05d}", password=unusable)
+            for n in range(people)
+        ]
+    )
+    OrgMembership.objects.bulk_create([OrgMembership(organisation=w.org, user=u) for u in users])
+    SpaceMembership.objects.bulk_create(
+        [SpaceMembership(space=rooms[n % spaces], user=u, role=role) for n, u in enumerate(users)]
+    )
+    keys = [_sign_in(u) for u in users]
+    sender = _sign_in(w.elu)
+    UserSession.objects.bulk_create(
+        [UserSession(session_key=k, user=u) for k, u in zip([*keys, sender], [*users, w.elu], strict=True)]
+    )
+    direct_of: list[int | None] = [None] * people
+    if directs:
+        pairs = Conversation.objects.bulk_create(
+            [
+                Conversation(organisation=w.org, kind=Conversation.Kind.DIRECT, created_by=users[k])
+                for k in range(0, people - 1, 2)
+            ]
+        )
+        Participant.objects.bulk_create(
+            [Participant(conversation=c, user=users[2 * i + j]) for i, c in enumerate(pairs) for j in (0, 1)]
+        )
+        for i, c in enumerate(pairs):
+            direct_of[2 * i] = direct_of[2 * i + 1] = c.pk
+    every = [c.pk for room in rooms for c in by_space[room.pk]]
+    if history:
+        _history(every, [u.pk for u in users] or [w.elu.pk], history)
+    heads = dict(Conversation.objects.filter(pk__in=every).values_list("pk", "last_seq"))
+    ids: dict[int, list[int]] = {pk: [0, 0] for pk in every}
+    for pk, low, high in _id_ranges(Message, every):
+        ids[pk] = [low, high]
+    return {
+        "cookie": settings.SESSION_COOKIE_NAME,
+        "org": w.org.slug,
+        "sender": sender,
+        "sessions": keys,
+        "users": [u.pk for u in users],
+        "space_of": [n % spaces for n in range(people)],
+        "direct_of": direct_of,
+        "spaces": [
+            {
+                "slug": room.slug,
+                "channels": [{"id": c.pk, "head": heads[c.pk], "ids": ids[c.pk]} for c in by_space[room.pk]],
+            }
+            for room in rooms
+        ],
+        "channels": {c.pk: heads[c.pk] for room in rooms for c in by_space[room.pk]},
+    }
+
+
+def _id_ranges(model: Any, conversations: list[int]) -> list[tuple[int, int, int]]:
+    from django.db.models import Max, Min
+
+    rows = (
+        model.objects.filter(conversation_id__in=conversations)
+        .values("conversation_id")
+        .annotate(low=Min("pk"), high=Max("pk"))
+    )
+    return [(r["conversation_id"], r["low"], r["high"]) for r in rows]
+
+
+def _sign_in(user: Any) -> str:
+    """A session as `Client.force_login` makes one, "seen" ahead of time so that no request of
+    a run writes to it (SessionLifetimeMiddleware touches it every few minutes otherwise)."""
+    import time
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    store = SessionStore()
+    now = time.time() + 3600
+    store.update(
+        {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+            "auth_at": now,
+            "seen_at": now,
+        }
+    )
+    store.create()
+    return str(store.session_key)
+
+
+def _history(channels: list[int], authors: list[int], count: int) -> None:
+    """`count` messages over `channels` in one INSERT … SELECT per channel (PostgreSQL), each
+    channel's numbers 1…n and its `last_seq` set to n, one minute apart."""
+    from django.db import connection, transaction
+
+    from parvis.chat.models import Conversation, Message
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("the discussion's history is seeded on PostgreSQL only")
+    table = Message._meta.db_table
+    each = count // len(channels)
+    with transaction.atomic(), connection.cursor() as cursor:
+        for pk in channels:
+            cursor.execute(
+                f"""
+                INSERT INTO {table} (conversation_id, seq, updated_seq, author_id, client_id, body,
+                    html, mentioned, mentions_all, links, attachments, reply_count, created_at)
+                SELECT %s, n, n, (%s::bigint[])[1 + n %% %s], gen_random_uuid(), b, '<p>' || b || '</p>',
+                    '[]', false, '[]', '[]', 0, now() - (%s - n) * interval '1 minute'
+                FROM (SELECT n, 'Message n° ' || n || ' du conseil : point sur la voirie, le budget '
+                      || 'et le calendrier des travaux de l''école.' AS b
+                      FROM generate_series(1, %s) AS n) AS s
+                """,  # noqa: S608 (no input in it)
+                [pk, authors, len(authors), each, each],
+            )
+            Conversation.objects.filter(pk=pk).update(last_seq=each)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")
