@@ -307,6 +307,7 @@ http {{
         listen 127.0.0.1:{port};
         client_max_body_size 20g;
         proxy_request_buffering off;
+        {extra}
         # The peer of G1: the same blob files, served from disk by nginx itself.
         location /static-blobs/ {{
             alias {blobs}/;
@@ -330,8 +331,9 @@ http {{
 """
 
 
-def nginx(running: Servers, blobs: Path, upstream: int, cpus: str = SERVER_CPU) -> str:
-    """nginx on `cpus` ("0", or "0,1" to let it run on both)."""
+def nginx(running: Servers, blobs: Path, upstream: int, cpus: str = SERVER_CPU, extra: str = "") -> str:
+    """nginx on `cpus` ("0", or "0,1" to let it run on both); `extra`: more directives of the
+    server block."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(binary).exists():
         raise SystemExit("nginx is missing: make system-bench-deps")
@@ -343,7 +345,9 @@ def nginx(running: Servers, blobs: Path, upstream: int, cpus: str = SERVER_CPU) 
     affinity = "worker_cpu_affinity 01;" if pin else ""
     conf = directory / "nginx.conf"
     conf.write_text(
-        NGINX_CONF.format(dir=directory, blobs=blobs, upstream=upstream, port=port, affinity=affinity)
+        NGINX_CONF.format(
+            dir=directory, blobs=blobs, upstream=upstream, port=port, affinity=affinity, extra=extra
+        )
     )
     process = running.start(
         pinned(cpus, binary, "-p", str(directory), "-c", str(conf)), directory / "out.log"

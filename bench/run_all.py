@@ -24,11 +24,12 @@ SCRIPTS = {
     "g2": "g2_upload.py",
     "g3": "g3_propfind.py",
     "g4": "g4_small_uploads.py",
+    "g4q": "g4_quota_cost.py",  # not timed against a peer: the quota check's growth
     "g5": "g5_fanout.py",  # on postgres://…/parvis_bench_chat whatever the flag
     "g6": "g6_capacity.py",  # the same; a ramp, not repetitions
 }
-ON_POSTGRES = ("g3", "g4")
-NO_REPS = ("g6",)
+ON_POSTGRES = ("g3", "g4", "g4q")
+NO_REPS = ("g4q", "g6")
 
 
 def summary() -> None:
@@ -39,7 +40,7 @@ def summary() -> None:
         )
         print(f"  {data['command']}")
         medians = data.get("medians") or data.get("medians_ms") or {}
-        for name, value in medians.items():
+        for name, value in (medians or data.get("usage_ms", {})).items():
             print(f"  {name:28s} {value:10.1f}")
         for name, value in data["ratios"].items():
             print(f"  {name:36s} ratio {value:5.2f}")

@@ -132,6 +132,35 @@ def count_queries(email: str, secret: str, paths: list[str], body: str) -> dict[
     return found
 
 
+def quota_cost(counts: list[int]) -> dict[str, float]:
+    """Milliseconds of one `actions.usage()` (the quota check, run twice per upload) once the
+    organisation holds each of `counts` versions (rows bulk-inserted, one shared blob)."""
+    import time
+
+    from parvis.documents import actions
+    from parvis.documents.models import Blob, Document, Version
+    from parvis.spaces.models import Space
+
+    space = Space.objects.get(slug="conseil", organisation__slug="saint-aubin")
+    folder = actions.root_folder(space)
+    blob = Blob.objects.create(sha256="0" * 64, size=4096)
+    done, found = 0, {}
+    for target in counts:
+        while done < target:
+            n = min(5000, target - done)
+            docs = Document.objects.bulk_create(
+                [Document(space=space, folder=folder, name=f"quota-{done + i}.txt") for i in range(n)]
+            )
+            Version.objects.bulk_create([Version(document=d, number=1, blob=blob, size=4096) for d in docs])
+            done += n
+        actions.usage(space.organisation)
+        start = time.perf_counter()
+        for _ in range(20):
+            actions.usage(space.organisation)
+        found[str(target)] = (time.perf_counter() - start) / 20 * 1000
+    return found
+
+
 # --- Discussion (G5, G6) ------------------------------------------------------------------------
 
 
