@@ -86,17 +86,21 @@ lint: install-test ## Ruff, migration check, Django deploy checks
 # The browser tests run in their own pytest process: Playwright's synchronous API keeps an
 # event loop running in the worker for the rest of the session, which Django then takes for an
 # async context and refuses every database query of the tests that follow.
-PYTEST := $(PY) -m pytest -n 2 --dist loadfile
+# The other tests are spread test by test (a worker that is done takes work from the other);
+# the browser tests file by file, since each file's tests share the pages they visit.
+PYTEST := $(PY) -m pytest -n 2
+UNIT := $(PYTEST) --dist worksteal -m "not e2e"
+E2E := $(PYTEST) --dist loadfile -m e2e
 
 test: install-test build lint ## Run the whole suite on SQLite, then on PostgreSQL
-	CI=$${CI:-} $(PYTEST) -m "not e2e"
-	CI=$${CI:-} $(PYTEST) -m e2e
-	CI=$${CI:-} DATABASE_URL=$(PG_URL) $(PYTEST) -m "not e2e"
-	CI=$${CI:-} DATABASE_URL=$(PG_URL) $(PYTEST) -m e2e
+	CI=$${CI:-} $(UNIT)
+	CI=$${CI:-} $(E2E)
+	CI=$${CI:-} DATABASE_URL=$(PG_URL) $(UNIT)
+	CI=$${CI:-} DATABASE_URL=$(PG_URL) $(E2E)
 
 test-sqlite: install-test build ## The suite on SQLite only
-	$(PYTEST) -m "not e2e"
-	$(PYTEST) -m e2e
+	$(UNIT)
+	$(E2E)
 
 clean: ## Remove build products and local data (var/)
 	rm -rf $(VENV) node_modules parvis/static/dist staticfiles var

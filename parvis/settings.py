@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "parvis.core.middleware.SessionLifetimeMiddleware",
+    "parvis.core.middleware.PolicyMemoMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

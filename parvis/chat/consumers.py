@@ -26,6 +26,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from parvis.core.audit import Actor
 from parvis.core.consumers import AccessAwareConsumer
 from parvis.core.models import User
+from parvis.core.policies import remembered
 
 from . import actions
 from .actions import ChatError
@@ -159,6 +160,12 @@ class ChatConsumer(AccessAwareConsumer):
 
     @database_sync_to_async
     def _act(self, kind: str, content: dict[str, Any]) -> dict[str, Any]:
+        # Rights are read once for the one action (none of them changes rights), and afresh
+        # for the next: nothing is remembered between two frames.
+        with remembered():
+            return self._act_once(kind, content)
+
+    def _act_once(self, kind: str, content: dict[str, Any]) -> dict[str, Any]:
         """One action, checked afresh (the space may have been archived since the page opened);
         a refusal comes back as an `error` frame in French and changes nothing."""
         user: User = self.scope["user"]

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from parvis.core.forms import ModelChoicesField
 from parvis.core.models import User
 
 from .actions import NAME_MAX, ChatError, clean_name
@@ -56,7 +57,7 @@ class ReactionForm(forms.Form):
 
 
 class DirectForm(forms.Form):
-    people = forms.ModelMultipleChoiceField(
+    people = ModelChoicesField(
         label=_("People"),
         queryset=User.objects.none(),
         widget=forms.SelectMultiple(attrs={"size": 8}),

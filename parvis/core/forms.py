@@ -12,6 +12,21 @@ from parvis.core.models import Frequency, Group, Organisation, OrgMembership, Us
 PASSWORD_MAX = 4096
 
 
+class ModelChoicesField(forms.ModelMultipleChoiceField):
+    """A multiple choice of rows whose ids are checked to be database integers before they are
+    looked up: Django's own field passes "99999999999999999999" to an `IN (…)`, which SQLite
+    refuses with an error instead of finding nothing."""
+
+    def _check_values(self, value: Any) -> Any:
+        for pk in value if isinstance(value, (list, tuple)) else [value]:
+            text = str(pk).strip()
+            if not (text.isdigit() and 0 < int(text) < 2**63):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
+
 class LoginForm(forms.Form):
     email = forms.EmailField(
         label=_("E-mail address"),
@@ -238,7 +253,7 @@ class MemberForm(forms.ModelForm):
 
 
 class GroupForm(forms.ModelForm):
-    members = forms.ModelMultipleChoiceField(
+    members = ModelChoicesField(
         label=_("Members"),
         queryset=User.objects.none(),
         required=False,

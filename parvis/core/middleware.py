@@ -1,4 +1,5 @@
-"""Request logging by route, session lifetimes, and Secure cookies behind TLS."""
+"""Request logging by route, session lifetimes, Secure cookies behind TLS, and rights read once
+per page."""
 
 import logging
 import time
@@ -11,6 +12,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 
 from parvis.core.models import UserSession
+from parvis.core.policies import remembered
 
 log = logging.getLogger("parvis.request")
 TOUCH_EVERY = 60
@@ -75,3 +77,18 @@ class SecureCookiesMiddleware:
             for morsel in response.cookies.values():
                 morsel["secure"] = True
         return response
+
+
+class PolicyMemoMiddleware:
+    """A page asks the same rights many times (the menu, the sidebar, each message): while a
+    GET or HEAD request lasts, memberships and roles are read once (`core.policies.remembered`).
+    A request that writes remembers nothing: what it changes must be seen by its own checks."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        with remembered():
+            return self.get_response(request)

@@ -7,8 +7,17 @@ which `can(user, "view", obj)` holds.
 
 The access helpers at the bottom are the first line of every view: "does not exist" and "not
 yours" both give the same 404; a visible object the user may not change gives 403.
+
+Within one HTTP or WebDAV request (`remembered()`, opened by `PolicyMemoMiddleware` and the DAV
+app), a person's membership of an organisation and her role in a space are read once, however
+many checks a page makes; any change to memberships, roles, groups, spaces or organisations
+forgets them at once (signals). Outside a request (websockets, tasks, tests calling policies
+directly) nothing is remembered: every check reads the database.
 """
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar, Generic, TypeVar
 
 from django.contrib.auth.models import AnonymousUser
@@ -30,6 +39,35 @@ from parvis.core.models import (
 
 M = TypeVar("M", bound=models.Model)
 AnyUser = User | AnonymousUser
+T = TypeVar("T")
+
+_memo: ContextVar[dict[tuple[Any, ...], Any] | None] = ContextVar("parvis_policy_memo", default=None)
+
+
+@contextmanager
+def remembered() -> Iterator[None]:
+    """Remember memberships and roles until the block ends (one request)."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def memo(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    store = _memo.get()
+    if store is None:
+        return compute()
+    if key not in store:
+        store[key] = compute()
+    return store[key]  # type: ignore[no-any-return]
+
+
+def forget(*args: Any, **kwargs: Any) -> None:
+    """Something rights depend on changed: read everything again (a signal receiver)."""
+    store = _memo.get()
+    if store is not None:
+        store.clear()
 
 
 def is_person(user: AnyUser | None) -> bool:
@@ -44,7 +82,12 @@ def memberships_of(user: AnyUser) -> QuerySet[OrgMembership]:
 
 
 def membership(user: AnyUser, organisation: Organisation) -> OrgMembership | None:
-    return memberships_of(user).filter(organisation=organisation).first()
+    if not is_person(user):
+        return None
+    return memo(
+        ("membership", user.pk, organisation.pk),
+        lambda: memberships_of(user).filter(organisation=organisation).first(),
+    )
 
 
 def org_ids(user: AnyUser, *roles: str) -> QuerySet[OrgMembership]:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from parvis.core import registry
+from parvis.core.forms import ModelChoicesField
 from parvis.core.models import Group, Organisation, OrgMembership
 from parvis.spaces.models import Role, Space, SpaceTemplate
 
@@ -250,7 +251,7 @@ class TabForm(forms.Form):
 
 
 class TabEditForm(TabForm):
-    spaces = forms.ModelMultipleChoiceField(
+    spaces = ModelChoicesField(
         label=_("Spaces in this tab"),
         queryset=Space.objects.none(),
         required=False,

@@ -16,6 +16,7 @@ from parvis.core.policies import (
     Policy,
     is_person,
     membership,
+    memo,
     org_ids,
 )
 from parvis.spaces.models import (
@@ -38,7 +39,14 @@ LISTED = (Visibility.ORGANISATION, Visibility.ON_REQUEST)
 
 
 def role_in(user: AnyUser, space: Space) -> str | None:
-    """The user's effective role in the space, or None."""
+    """The user's effective role in the space, or None (remembered for the request, see
+    `core.policies.remembered`)."""
+    if not is_person(user):
+        return None
+    return memo(("role", user.pk, space.pk), lambda: _role_in(user, space))
+
+
+def _role_in(user: AnyUser, space: Space) -> str | None:
     m = membership(user, space.organisation)
     if m is None:
         return None

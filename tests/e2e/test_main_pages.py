@@ -167,8 +167,9 @@ class Traffic:
     def _failed(self, event: dict[str, Any]) -> None:
         self.sizes.setdefault(event["requestId"], 0)
 
-    def settle(self, page: Any, quiet: float = 0.2, timeout: float = 10) -> None:
-        """Wait until every request has finished and none has started for `quiet` seconds."""
+    def settle(self, page: Any, quiet: float = 0.2, timeout: float = 30) -> None:
+        """Wait until every request has finished and none has started for `quiet` seconds (on a
+        loaded CI box, the favicon Chromium asks for after the load can take seconds)."""
         deadline = time.monotonic() + timeout
         seen, since = -1, time.monotonic()
         while time.monotonic() < deadline:

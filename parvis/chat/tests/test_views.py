@@ -193,3 +193,39 @@ def test_a_space_that_requires_a_second_factor_refuses_a_session_without_one(cha
     channel = actions.ensure_default_channel(chat_world.rh)
     response = client_for("agent_rh").get(channel_url(chat_world, channel))
     assert response.status_code == 403
+
+
+def test_a_channel_page_costs_the_same_queries_for_five_messages_as_for_fifty(chat_world, client_for):
+    """Rights are read once per page (core.policies.remembered), not once per message, link
+    or channel of the sidebar."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    w = chat_world
+    channel = actions.ensure_default_channel(w.commission)
+    people = [w.maire, w.elu, w.secretaire]
+    link = f"/o/saint-aubin/e/{w.commission.slug}/"
+    client = client_for("elu")
+    url = f"/o/saint-aubin/e/{w.commission.slug}/discussion/{channel.pk}/"
+
+    def post(count: int) -> None:
+        root = None
+        for n in range(count):
+            message = actions.post_message(
+                Actor(people[n % 3]), channel, f"Point **{n}** {link} @Paul Durand", parent=root
+            ).message
+            actions.toggle_reaction(Actor(w.elu), message, "👍")
+            root = message if n % 4 == 0 else None
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    client.get(url)  # the first visit makes the space's top folder and remembers the commune
+    post(5)
+    few = queries()
+    post(45)
+    many = queries()
+    assert many == few
+    assert many <= 35  # 31 when written

@@ -23,6 +23,8 @@ from wsgidav.mw.base_mw import BaseMiddleware
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
+from parvis.core.policies import remembered
+
 from . import locks
 from .auth import CHALLENGE, REALM, authenticate, sign_in_hint
 from .downloads import MOUNT, DownloadHandler
@@ -131,7 +133,8 @@ class DjangoRequest:
         request_started.send(sender=self.__class__, environ=environ)
         translation.activate(settings.LANGUAGE_CODE)
         try:
-            with locks.per_request():
+            # A DAV request never changes rights: whatever its method, they are read once.
+            with locks.per_request(), remembered():
                 yield from self.app(environ, start_response)
         finally:
             translation.deactivate()
