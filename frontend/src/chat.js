@@ -262,7 +262,8 @@ export function startChat(root) {
   // --- Unread counts -------------------------------------------------------------------------
   function setBadge(badge, n) {
     if (!badge) return;
-    badge.textContent = String(n);
+    badge.dataset.n = String(n);
+    badge.textContent = n > 99 ? "99+" : String(n);
     badge.hidden = n === 0;
   }
   function setUnreadHere(n) {
@@ -304,7 +305,7 @@ export function startChat(root) {
       case "activity": {
         if (data.conversation === conversation || !data.new || data.new === me) break;
         const badge = document.querySelector(`[data-unread-for="${data.conversation}"]`);
-        if (badge) setBadge(badge, Number(badge.textContent || 0) + 1);
+        if (badge) setBadge(badge, Number(badge.dataset.n || 0) + 1);
         break;
       }
       case "read":

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, F, Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -542,24 +542,29 @@ def mark_read(user: User, conversation: Conversation, seq: int | None = None) ->
     return seq
 
 
+UNREAD_CAP = 100  # counted up to here ("99+" beyond): a channel never read costs no full count
+
+
 def unread_counts(user: User, conversation_ids: list[int]) -> dict[int, int]:
-    """{conversation id: messages after her marker that others wrote}, in one query."""
+    """{conversation id: messages after her marker that others wrote, up to UNREAD_CAP}, in one
+    query whose cost does not grow with the history: each conversation's count reads at most
+    UNREAD_CAP rows of the (conversation, seq) index."""
     if not conversation_ids:
         return {}
     markers = ReadMarker.objects.filter(conversation_id__in=conversation_ids, user=user)
     last = dict(markers.values_list("conversation_id", "last_read_seq"))
-    condition = Q()
+    table = Message._meta.db_table
+    parts, params = [], []
     for pk in conversation_ids:
-        condition |= Q(conversation_id=pk, seq__gt=last.get(pk, 0))
-    rows = (
-        Message.objects.filter(condition, deleted_at__isnull=True)
-        .exclude(author=user)
-        .values("conversation_id")
-        .annotate(n=Count("pk"))
-    )
-    counts = {pk: 0 for pk in conversation_ids}
-    counts.update({row["conversation_id"]: row["n"] for row in rows})
-    return counts
+        parts.append(
+            f"SELECT %s, COUNT(*) FROM (SELECT 1 FROM {table} WHERE conversation_id = %s AND seq > %s"  # noqa: S608
+            " AND deleted_at IS NULL AND (author_id IS NULL OR author_id <> %s) LIMIT %s) AS unread"
+        )
+        params += [pk, pk, last.get(pk, 0), user.pk, UNREAD_CAP]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        counts = {int(pk): int(n) for pk, n in cursor.fetchall()}
+    return {pk: counts.get(pk, 0) for pk in conversation_ids}
 
 
 # --- Typing and export --------------------------------------------------------------------------

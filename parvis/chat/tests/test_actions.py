@@ -220,6 +220,25 @@ def test_unread_counts_follow_the_read_marker(chat_world):
     assert actions.unread_counts(chat_world.maire, [channel.pk]) == {channel.pk: 0}
 
 
+def test_a_long_unread_history_counts_up_to_the_cap_and_shows_99_plus(chat_world, client_for):
+    """A channel never read shows "99+" without counting its whole history; a deleted message
+    and her own do not count."""
+    w = chat_world
+    channel = actions.ensure_default_channel(w.commission)
+    other = actions.create_channel(Actor(w.maire), w.commission, "Voirie", "")
+    for n in range(actions.UNREAD_CAP + 5):
+        actions.post_message(Actor(w.elu), channel, f"Message {n}")
+    actions.post_message(Actor(w.maire), other, "Le mien")  # her own: and she has read up to it
+    gone = actions.post_message(Actor(w.elu), other, "Effacé").message
+    actions.delete_message(Actor(w.elu), gone)
+    actions.post_message(Actor(w.elu), other, "Reste")
+    counts = actions.unread_counts(w.maire, [channel.pk, other.pk])
+    assert counts == {channel.pk: actions.UNREAD_CAP, other.pk: 1}
+    url = f"/o/saint-aubin/e/{w.commission.slug}/discussion/{other.pk}/"
+    page = client_for("maire").get(url).content.decode()
+    assert f'data-unread-for="{channel.pk}" data-n="{actions.UNREAD_CAP}">99+</span>' in page
+
+
 def test_an_attachment_goes_into_the_spaces_documents_under_their_rights(chat_world):
     from parvis.documents.models import Document
 
