@@ -100,13 +100,10 @@ def _occurrences(secret: str, text: str) -> list[int]:
     """Where a secret appears in a log. A short all-digit secret (a TOTP or recovery code) only
     counts as a whole number: "264130" inside a byte count or a port such as "1264130" is
     another number, not a leak; anything else counts wherever it appears."""
+    pattern = re.escape(secret)
     if secret.isdigit() and len(secret) < 10:
-        return [m.start() for m in re.finditer(rf"(?<![0-9]){secret}(?![0-9])", text)]
-    found, start = [], text.find(secret)
-    while start >= 0:
-        found.append(start)
-        start = text.find(secret, start + 1)
-    return found
+        pattern = rf"(?<![0-9]){pattern}(?![0-9])"
+    return [m.start() for m in re.finditer(pattern, text)]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -7,6 +7,7 @@ field at a time and all at once. Whenever Parvis refuses (4xx), the database mus
 before: same rows in every table, nothing logged but the refusal itself.
 """
 
+import functools
 import random
 from html.parser import HTMLParser
 from typing import Any
@@ -54,6 +55,7 @@ class FormFields(HTMLParser):
             self.inside = False
 
 
+@functools.cache
 def _snapshot_sql() -> str:
     """One query counting the rows of every table a refusal must leave alone (one statement
     instead of one per table: the test takes thousands of snapshots)."""
