@@ -227,9 +227,9 @@ class ChatConsumer(AccessAwareConsumer):
         if not isinstance(pk, int):
             raise ChatError(_("This message no longer exists."), 404)
         found = (
-            messages_policy.visible(user)
+            messages_policy.visible_in(user, conversation)
             .select_related("conversation__space__organisation", "conversation__organisation")
-            .filter(conversation=conversation, pk=pk)
+            .filter(pk=pk)
             .first()
         )
         if found is None:

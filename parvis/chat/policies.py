@@ -150,6 +150,13 @@ class MessagePolicy(Policy[Message]):
     def visible(self, user: AnyUser, qs: QuerySet[Message] | None = None) -> QuerySet[Message]:
         return self.all(qs).filter(conversation__in=conversations.visible(user))
 
+    def visible_in(self, user: AnyUser, conversation: Conversation) -> QuerySet[Message]:
+        """`visible()` within one conversation: all of its messages or none. The same rows,
+        without the subquery over every conversation she sees, which the pages and the
+        socket would otherwise build again for each list they show."""
+        qs = self.model._default_manager.filter(conversation=conversation)
+        return qs if conversations.can(user, "view", conversation) else qs.none()
+
 
 conversations = ConversationPolicy()
 messages_policy = MessagePolicy()

@@ -11,15 +11,17 @@ service named `preview:<url name>` (a function of the person and the URL's argum
 from dataclasses import dataclass
 from typing import Any
 
+from django.http import Http404
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
 from parvis.core import registry
-from parvis.core.policies import AnyUser
+from parvis.core.policies import AnyUser, get_or_404
+from parvis.spaces.models import Space
 from parvis.spaces.policies import spaces
 
 from . import markup
-from .models import Message
+from .models import Conversation, Message
 from .policies import conversations, messages_policy
 
 
@@ -32,12 +34,12 @@ class Preview:
 
 
 def _conversation(user: AnyUser, kwargs: dict[str, Any]) -> Any:
-    return (
-        conversations.visible(user)
-        .select_related("space", "organisation")
+    found = (
+        Conversation.objects.select_related("space", "organisation")
         .filter(pk=kwargs.get("pk"), organisation__slug=kwargs.get("org_slug"))
         .first()
     )
+    return found if found is not None and conversations.can(user, "view", found) else None
 
 
 def _own(user: AnyUser, name: str, kwargs: dict[str, Any]) -> dict[str, str] | None:
@@ -53,7 +55,7 @@ def _own(user: AnyUser, name: str, kwargs: dict[str, Any]) -> dict[str, str] | N
     if name == "chat:thread":
         found = _conversation(user, kwargs)
         message = (
-            messages_policy.visible(user).filter(conversation=found, pk=kwargs.get("mid")).first()
+            messages_policy.visible_in(user, found).filter(pk=kwargs.get("mid")).first()
             if found is not None
             else None
         )
@@ -65,12 +67,15 @@ def _own(user: AnyUser, name: str, kwargs: dict[str, Any]) -> dict[str, str] | N
             "detail": markup.plain(message.body)[:140],
         }
     if name == "spaces:detail":
-        space = (
-            spaces.visible(user)
-            .filter(organisation__slug=kwargs.get("org_slug"), slug=kwargs.get("space_slug"))
-            .first()
-        )
-        if space is None:
+        try:
+            space = get_or_404(
+                spaces,
+                user,
+                Space.objects.select_related("organisation"),
+                organisation__slug=kwargs.get("org_slug"),
+                slug=kwargs.get("space_slug"),
+            )
+        except Http404:
             return None
         return {"kind": _("Space"), "title": space.name, "detail": space.description[:140]}
     return None

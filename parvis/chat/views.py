@@ -36,6 +36,7 @@ from .forms import ChannelForm, DirectForm, EditForm, MessageForm, ReactionForm,
 from .models import REACTIONS, Conversation, Message, ReadMarker
 from .policies import TOOL, conversations, messages_policy, tool_on
 from .previews import Cache, preview
+from .render import Labels, message_html
 from .sync import states
 
 ROOTS_PER_PAGE = 50
@@ -120,7 +121,7 @@ def conversation_context(
     messages: a page may get again a change it already shows, never miss one."""
     user: User = request.user  # type: ignore[assignment]
     head = Conversation.objects.filter(pk=conversation.pk).values_list("last_seq", flat=True).first() or 0
-    visible = messages_policy.visible(user).filter(conversation=conversation).select_related("author")
+    visible = messages_policy.visible_in(user, conversation).select_related("author")
     before = request.GET.get("avant", "")
     older = None
     if thread is not None:
@@ -147,6 +148,10 @@ def conversation_context(
     )
     abilities = conversations.abilities(user, conversation)
     org = conversation.organisation
+    thread_base = reverse("chat:thread", args=[org.slug, conversation.pk, 0])[:-2]
+    labels = Labels()
+    for item in items:
+        item["li"] = message_html(item, user.pk, labels, thread_base, thread is not None)
     return {
         "conversation": conversation,
         "title": actions.title_of(conversation, user),
@@ -162,7 +167,7 @@ def conversation_context(
         "socket": f"/ws/discussion/{conversation.pk}/",
         "post_url": reverse("chat:post", args=[org.slug, conversation.pk]),
         "read_url": reverse("chat:read", args=[org.slug, conversation.pk]),
-        "thread_base": reverse("chat:thread", args=[org.slug, conversation.pk, 0])[:-2],
+        "thread_base": thread_base,
         "preview_url": reverse("chat:preview", args=[org.slug]),
         "unread": actions.unread_counts(user, [conversation.pk])[conversation.pk],
     }

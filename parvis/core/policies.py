@@ -257,8 +257,18 @@ app_passwords = AppPasswordPolicy()
 
 
 def get_or_404(policy: Policy[M], user: AnyUser, qs: QuerySet[M] | None = None, **lookup: Any) -> M:
-    """The object if it exists *and* the user may see it; the same 404 otherwise."""
-    obj = policy.visible(user, qs).filter(**lookup).first()
+    """The object if it exists *and* the user may see it; the same 404 otherwise.
+
+    The one object is read plainly and then checked with `can(view)`, which within a request
+    reuses the memberships and roles already read: building `visible()`'s subqueries cost more
+    than the query itself (7 ms of a channel page's 65). Both answers are the same — the
+    invariant tests hold `visible()` to exactly what `can(view)` allows. A lookup that is not
+    unique goes through `visible()`, which picks among the visible ones only."""
+    found = list(policy.all(qs).filter(**lookup)[:2])
+    if len(found) > 1:
+        obj = policy.visible(user, qs).filter(**lookup).first()
+    else:
+        obj = found[0] if found and policy.can(user, "view", found[0]) else None
     if obj is None:
         raise Http404
     return obj

@@ -23,8 +23,8 @@ from .policies import documents_policy, folders_policy, tool_on
 from .storage import blob_store
 
 
-def _folder(space: Space) -> Folder | None:
-    root = root_folder(space)
+def _folder(space: Space, root: Folder | None = None) -> Folder | None:
+    root = root or root_folder(space)
     return Folder.objects.filter(
         parent=root, name=_("Discussion attachments"), deleted_at__isnull=True
     ).first()
@@ -39,8 +39,8 @@ class Attachments:
     def can_attach(self, user: AnyUser, space: Space) -> bool:
         if not tool_on(space):
             return False
-        target = _folder(space) or root_folder(space)
-        return folders_policy.can(user, "change", target)
+        root = root_folder(space)
+        return folders_policy.can(user, "change", _folder(space, root) or root)
 
     def store(self, actor: Actor, space: Space, name: str, chunks: Iterable[bytes]) -> dict[str, Any]:
         """Store one file; returns what the message keeps of it (id, name, size, address).
