@@ -159,7 +159,7 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "parvis.core.layers.InMemoryLayer"}}
 
 # --- Background tasks ---------------------------------------------------------------------------
 TASKS = {

@@ -20,7 +20,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+CHANNEL_LAYERS = {"default": {"BACKEND": "parvis.core.layers.InMemoryLayer"}}
 
 # Every log line of the suite goes to a file per worker, grepped for secrets at the end.
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")

@@ -13,6 +13,7 @@ persisted before it is fanned out, and a rollback sends nothing.
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -34,6 +35,7 @@ from .policies import conversations, direct_allowed
 from .sync import dumps, state, states
 
 NAME_MAX = 80
+ACTIVITY_EVERY = timedelta(minutes=1)  # how fresh a space's "last activity" is kept by messages
 ATTACHMENTS = "documents.attachments"  # the service the documents tool provides
 
 
@@ -87,7 +89,9 @@ def fan_out(conversation: Conversation, payload: dict[str, Any], brief: dict[str
 def _changed(
     conversation: Conversation, seq: int, messages: list[Message], new: Message | None = None
 ) -> None:
-    payload = {"type": "event", "conversation": conversation.pk, "seq": seq, "messages": states(messages)}
+    # A message just posted has no reaction yet: its state needs no look-up.
+    shown = [state(new, [])] if messages == [new] else states(messages)
+    payload = {"type": "event", "conversation": conversation.pk, "seq": seq, "messages": shown}
     brief = {
         "type": "activity",
         "conversation": conversation.pk,
@@ -95,6 +99,14 @@ def _changed(
         "new": (new is not None and new.author_id) or 0,
     }
     fan_out(conversation, payload, brief)
+
+
+def _touch(space: Space) -> None:
+    """A space's recent activity, to the minute: a busy channel does not write its space's row
+    at every message."""
+    if timezone.now() - space.last_activity_at >= ACTIVITY_EVERY:
+        touch(space)
+        space.last_activity_at = timezone.now()
 
 
 def _next_seq(conversation: Conversation, *, message: bool = False) -> int:
@@ -325,13 +337,26 @@ def post_message(
     """Store a message, then tell. Sent again with the same client id (a page that lost its
     connection before the answer came), it is stored once and the first one is returned."""
     key = _client_id(client_id)
+
+    def stored() -> Message | None:
+        return Message.objects.filter(conversation=conversation, author=actor.user, client_id=key).first()
+
     for attempt in range(3):
-        existing = Message.objects.filter(conversation=conversation, author=actor.user, client_id=key).first()
-        if existing is not None:
-            return Posted(existing, False)
+        # Stored first, looked up only when storing fails: a page resends rarely, and every
+        # message would otherwise pay the look-up. A resend is refused by the database (the
+        # client id is unique), or by a check that changed since (the thread was deleted):
+        # either way the message kept the first time is the answer.
         try:
             return Posted(_post(actor, conversation, body, key, parent, attachments or []), True)
-        except IntegrityError:  # the same client id, committed by a concurrent request
+        except ChatError:
+            existing = stored()
+            if existing is None:
+                raise
+            return Posted(existing, False)
+        except IntegrityError:  # this client id is stored already (maybe by a concurrent request)
+            existing = stored()
+            if existing is not None:
+                return Posted(existing, False)
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
@@ -395,7 +420,7 @@ def _post(
         data={"conversation": conversation.pk, "seq": seq, "files": len(attachments)},
     )
     if conversation.is_channel:
-        touch(conversation.space)  # type: ignore[arg-type]
+        _touch(conversation.space)  # type: ignore[arg-type]
         people = _mentioned_users(conversation, rendered, author)
     else:
         people = [p.user for p in conversation.participants.select_related("user")]

@@ -3,8 +3,9 @@
 A channel of a space may have a thousand open pages. Giving each its own place in the channel
 layer's group would make the layer carry a thousand copies of every message (a thousand Redis
 list pushes and pops); instead each process joins a group once, with one channel of its own
-(the hub), and hands what arrives to the pages it holds. Each page has its own small queue and
-writer, so a slow browser delays nobody else, and one that falls too far behind is closed (it
+(the hub), and hands what arrives to the pages it holds. Each page's frames go through its
+Outbox, written at once when the server takes them at once, queued behind a send that waits
+otherwise, so a slow browser delays nobody else; one that falls too far behind is closed (it
 reconnects and catches up from the database: the channel layer is allowed to forget).
 
 Group memberships are renewed every minute: Redis may have restarted empty, and a group
@@ -15,6 +16,7 @@ import asyncio
 import logging
 import weakref
 from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
@@ -104,36 +106,94 @@ def hub() -> Hub:
     return found
 
 
-class Outbox:
-    """The frames waiting for one page, written in order by one task."""
+def start(coro: Coroutine[Any, Any, Any]) -> "Awaitable[Any] | None":
+    """Run `coro` at once, up to its first wait: None if it finished without waiting (a
+    server's `send` usually does: uvicorn writes into the socket's buffer and returns),
+    otherwise an awaitable that finishes it. Python 3.12's eager tasks do the same."""
+    try:
+        first = coro.send(None)
+    except StopIteration:
+        return None
+    return _Rest(coro, first)
 
-    def __init__(self, send: Any, on_overflow: Any) -> None:
+
+class _Rest:
+    """The rest of a coroutine that `start` ran until its first wait: awaiting it hands what
+    the coroutine waits on to the task awaiting it, as `await` itself would (results,
+    exceptions and cancellation go through unchanged)."""
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], first: Any) -> None:
+        self.coro = coro
+        self.first = first
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        waiting_on = self.first
+        while True:
+            try:
+                sent = yield waiting_on
+            except BaseException as error:  # the awaiting task was cancelled: tell the coroutine
+                try:
+                    waiting_on = self.coro.throw(error)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    waiting_on = self.coro.send(sent)
+                except StopIteration as done:
+                    return done.value
+
+
+class Outbox:
+    """The frames for one page, written in order.
+
+    A frame is written at once, in the hub's loop, with no task of its own: a message to a
+    thousand pages is a thousand calls, where a writer task per page cost a thousand task
+    wake-ups on top (bench/g5_fanout.py). If a send has to wait (a server that applies
+    back-pressure to a slow browser), the frames after it wait behind it and one task writes
+    them in order; a page with more than BACKLOG frames waiting is closed (it reconnects and
+    catches up from the database), so a slow browser delays nobody else."""
+
+    def __init__(self, send: Callable[[str], Coroutine[Any, Any, Any]], on_overflow: Any) -> None:
         self.frames: deque[str] = deque()
-        self.ready = asyncio.Event()
         self.send = send
         self.on_overflow = on_overflow
         self.open = True
-        self.task = asyncio.create_task(self._write())
+        self.task: asyncio.Task[None] | None = None
 
     def push(self, text: str) -> None:
         if not self.open:
             return
-        self.frames.append(text)
-        if len(self.frames) > BACKLOG:
-            self.open = False
-            self.frames.clear()
-            self.closing = asyncio.ensure_future(self.on_overflow())
+        if self.task is not None:  # a send is waiting: the order is kept behind it
+            self.frames.append(text)
+            if len(self.frames) > BACKLOG:
+                self.close()
+                self.closing = asyncio.ensure_future(self.on_overflow())
             return
-        self.ready.set()
+        try:
+            rest = start(self.send(text))
+        except Exception:  # the page has gone (its socket closed under it)
+            log.debug("chat: a frame could not be written", exc_info=True)
+            self.close()
+            return
+        if rest is not None:
+            self.task = asyncio.ensure_future(self._finish(rest))
 
-    async def _write(self) -> None:
-        while self.open:
-            await self.ready.wait()
-            self.ready.clear()
+    async def _finish(self, rest: "Awaitable[Any]") -> None:
+        try:
+            await rest
             while self.frames and self.open:
                 await self.send(self.frames.popleft())
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.debug("chat: a frame could not be written", exc_info=True)
+            self.open = False
+            self.frames.clear()
+        finally:
+            self.task = None
 
     def close(self) -> None:
         self.open = False
         self.frames.clear()
-        self.task.cancel()
+        if self.task is not None:
+            self.task.cancel()
