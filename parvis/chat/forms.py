@@ -1,9 +1,11 @@
 """Input of the discussion pages, with French messages."""
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from parvis.core.forms import ModelChoicesField
@@ -11,6 +13,8 @@ from parvis.core.models import User
 
 from .actions import NAME_MAX, ChatError, clean_name
 from .models import BODY_MAX, DIRECT_MAX, REACTIONS
+
+PERSON_QUERY_MAX = 254  # the longest e-mail address
 
 
 class ChannelForm(forms.Form):
@@ -57,20 +61,48 @@ class ReactionForm(forms.Form):
 
 
 class DirectForm(forms.Form):
+    """Whom to write to. `choices` are everyone she may write to, and a POST is checked against
+    them; `shown` are the few the page offers as checkboxes (her correspondents, or a search's
+    matches): rendering the field from `choices` would list the whole organisation."""
+
     people = ModelChoicesField(
         label=_("People"),
         queryset=User.objects.none(),
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("Up to %(n)d people. Outside members appear only if you share a space with them.")
         % {"n": DIRECT_MAX - 1},
     )
 
-    def __init__(self, choices: Any, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, choices: QuerySet[User], *args: Any, shown: Iterable[User] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["people"]
         field.queryset = choices
-        field.error_messages["invalid_choice"] = _("Choose people from the list.")
+        field.widget.choices = [(person.pk, str(person)) for person in shown]
+        for code in ("invalid_choice", "invalid_pk_value", "invalid_list"):
+            field.error_messages[code] = _("Choose people from the list.")
         field.error_messages["required"] = _("Choose at least one person to write to.")
+
+
+class PersonSearchForm(forms.Form):
+    """The people picker's search: a few letters of a name or an e-mail address."""
+
+    personne = forms.CharField(
+        label=_("Find a person"),
+        min_length=2,
+        max_length=PERSON_QUERY_MAX,
+        help_text=_("At least 2 letters of a name or an e-mail address."),
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        messages = self.fields["personne"].error_messages
+        messages["required"] = messages["min_length"] = _(
+            "Type at least 2 letters of a name or an e-mail address."
+        )
+        messages["max_length"] = _("Type at most %(limit_value)d characters.")
 
 
 class SearchForm(forms.Form):

@@ -2,15 +2,17 @@
 JavaScript, French refusals that change nothing, search and previews through the rights."""
 
 import uuid
+from urllib.parse import urlencode
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from conftest import french
 from parvis.chat import actions
-from parvis.chat.models import Message
+from parvis.chat.models import Conversation, Message
 from parvis.core.audit import Actor
 from parvis.core.models import AuditEvent
+from parvis.core.tests.factories import make_user, member
 
 
 def channel_url(w, channel):  # type: ignore[no-untyped-def]
@@ -168,25 +170,140 @@ def test_a_thread_page_answers_edits_and_reacts_without_javascript(chat_world, c
     assert french("This reaction is not available.") in bad.content.decode()
 
 
+def direct_list(w, **search):  # type: ignore[no-untyped-def]
+    url = reverse("chat:direct_list", args=[w.org.slug])
+    return url + ("?" + urlencode(search) if search else "")
+
+
 def test_starting_a_private_conversation_from_the_list(chat_world, client_for):
     maire = client_for("maire")
-    listing = maire.get(reverse("chat:direct_list", args=[chat_world.org.slug])).content.decode()
-    assert "Paul Durand" in listing
-    assert "Luc Girard" not in listing  # another commune
+    listing = maire.get(direct_list(chat_world)).content.decode()
+    assert french("Find a person") in listing
+    assert "Paul Durand" not in listing  # nobody is listed before she searches
+    found = maire.get(direct_list(chat_world, personne="durand")).content.decode()
+    assert f'value="{chat_world.elu.pk}"' in found
+    assert "Paul Durand" in found
+    assert "1 personne trouvée." in found
+    assert (
+        maire.get(direct_list(chat_world, personne="girard")).content.decode().count('type="checkbox"') == 0
+    )
     response = maire.post(
         reverse("chat:direct_new", args=[chat_world.org.slug]), {"people": [chat_world.elu.pk]}
     )
     assert response.status_code == 302
     assert client_for("elu").get(response["Location"]).status_code == 200
     assert client_for("agent_rh").get(response["Location"]).status_code == 404
+    again = maire.get(direct_list(chat_world)).content.decode()
+    assert f'value="{chat_world.elu.pk}"' in again  # her correspondents are offered without a search
+
+
+def test_the_people_search_finds_names_and_addresses_among_whom_she_may_write_to(chat_world, client_for):
+    maire = client_for("maire")
+
+    def offered(query: str) -> str:
+        page = maire.get(direct_list(chat_world, personne=query))
+        assert page.status_code == 200
+        return page.content.decode()
+
+    assert "Sophie Bernard" in offered("BERNARD")
+    assert "Sophie Bernard" in offered("secretaire@saint")
+    assert "Sophie Bernard" in offered("bernard sophie")
+    assert "Claire Martin" not in offered("martin")  # not herself
+    nobody = offered("Luc Girard")  # another commune
+    assert "Luc Girard</label>" not in nobody
+    assert french("Nobody you may write to matches “%(query)s”.", query="Luc Girard") in nobody
+    assert 'name="people"' not in nobody
 
 
 def test_a_guest_is_offered_only_the_people_of_her_spaces(chat_world, client_for):
-    listing = (
-        client_for("externe").get(reverse("chat:direct_list", args=[chat_world.org.slug])).content.decode()
+    externe = client_for("externe")
+    assert "Claire Martin" in externe.get(direct_list(chat_world, personne="claire")).content.decode()
+    assert "Paul Durand" not in externe.get(direct_list(chat_world, personne="paul")).content.decode()
+    refused = externe.post(
+        reverse("chat:direct_new", args=[chat_world.org.slug]), {"people": [chat_world.elu.pk]}
     )
-    assert "Claire Martin" in listing  # facilitator of the school project
-    assert "Paul Durand" not in listing
+    assert refused.status_code == 400
+    assert french("Choose people from the list.") in refused.content.decode()
+
+
+def test_a_search_of_more_than_twenty_people_asks_to_refine_it(chat_world, client_for):
+    for n in range(25):
+        member(chat_world.org, make_user(full_name=f"Agnès Habitant {n:02}"))
+    page = client_for("maire").get(direct_list(chat_world, personne="habitant")).content.decode()
+    assert page.count('name="people"') == 20
+    assert french("Only the first %(n)s people found are shown: refine your search.", n=20) in page
+    assert "Agnès Habitant 19" in page
+    assert "Agnès Habitant 20" not in page
+
+
+def test_the_private_messages_page_costs_the_same_queries_whatever_the_size_of_the_commune(
+    chat_world, client_for
+):
+    """Before she searches, the picker offers her correspondents, never the whole commune: 5
+    or 60 more members cost the same queries, and none of them is on the page."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    w = chat_world
+    actions.start_direct(Actor(w.maire), w.org, [w.elu])
+    maire = client_for("maire")
+    maire.get(direct_list(w))  # the first visit remembers the commune
+    added = 0
+
+    def more_members(count: int) -> None:
+        nonlocal added
+        for _ in range(count):
+            added += 1
+            member(w.org, make_user(full_name=f"Agnès Habitant {added}"))
+
+    def queries() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as captured:
+            response = maire.get(direct_list(w))
+        assert response.status_code == 200
+        return len(captured), response.content.decode()
+
+    more_members(5)
+    few, _ = queries()
+    more_members(55)
+    many, page = queries()
+    assert many == few
+    assert many <= 14  # 11 when written
+    assert "Habitant" not in page
+    assert "Paul Durand" in page  # her correspondent
+
+
+def test_a_bad_people_search_gets_a_french_error_and_shows_no_one_new(chat_world, client_for):
+    maire = client_for("maire")
+    for query, error in [
+        ("d", "Type at least 2 letters of a name or an e-mail address."),
+        ("   ", "Type at least 2 letters of a name or an e-mail address."),
+        ("x" * 10_000, None),
+        ("a\x00b", None),
+    ]:
+        response = maire.get(direct_list(chat_world, personne=query))
+        assert response.status_code == 400, query[:10]
+        body = response.content.decode()
+        assert 'class="errorlist' in body
+        if error:
+            assert french(error) in body
+        assert "Paul Durand" not in body
+    for odd in ["%FF%FE", "personne=%00", "personne=%25%25&personne=_", "personne[]=du"]:
+        assert maire.get(direct_list(chat_world) + "?" + odd).status_code in (200, 400)
+    assert maire.get(direct_list(chat_world, personne="%_")).status_code == 200
+
+
+def test_only_people_she_may_write_to_are_accepted_whatever_is_posted(chat_world, client_for):
+    maire = client_for("maire")
+    url = reverse("chat:direct_new", args=[chat_world.org.slug])
+    for people in [[], [chat_world.inconnu.pk], ["x" * 10_000], ["99999999999999999999999"], ["-1"], [" "]]:
+        response = maire.post(url, {"people": people})
+        assert response.status_code == 400, people
+        body = response.content.decode()
+        assert (
+            french("Choose people from the list.") in body
+            or french("Choose at least one person to write to.") in body
+        )
+    assert not Conversation.objects.filter(kind=Conversation.Kind.DIRECT).exists()
 
 
 def test_a_space_that_requires_a_second_factor_refuses_a_session_without_one(chat_world, client_for):

@@ -51,7 +51,9 @@ class Command(BaseCommand):
             parent=convocation,
         )
         actions.post_message(
-            maire, channel, "Oui, la commission scolaire présentera :\n- les tarifs\n- le bilan de l'année",
+            maire,
+            channel,
+            "Oui, la commission scolaire présentera :\n- les tarifs\n- le bilan de l'année",
             parent=convocation,
         )
         actions.toggle_reaction(maire, convocation, "👍")
