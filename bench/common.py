@@ -203,8 +203,7 @@ class Parvis:
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DEBUG": "false",
             "PYTHONUNBUFFERED": "1",
-            # The scale setup of docs/deploy.md keeps PostgreSQL connections (no effect on SQLite).
-            "DATABASE_CONN_MAX_AGE": "60",
+            # PostgreSQL connections come from the default pool (DATABASE_POOL_SIZE, settings.py).
             **extra,
         }
 

@@ -135,6 +135,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+elif envint("DATABASE_POOL_SIZE", 20) > 0:
+    # Under ASGI each request runs in a thread of its own, and Django's connections belong to a
+    # thread: without a pool every request opened a PostgreSQL connection (a new server process)
+    # and a kept one was never reused. The pool hands them out and takes them back at the end of
+    # each request and websocket action; with health checks on, Django has the pool check a
+    # connection before lending it (one that died while pooled is replaced, not failed on).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": envint("DATABASE_POOL_SIZE", 20),
+        "timeout": 20,
+    }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = envint("DATABASE_CONN_MAX_AGE", 0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
