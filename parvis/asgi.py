@@ -1,6 +1,7 @@
 """One ASGI application: Django views over HTTP, Channels consumers over websockets, and the
 WebDAV mount at /dav/ (with the Windows redirector's probes at the server root)."""
 
+import asyncio
 import os
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parvis.settings")
 django_asgi = get_asgi_application()
 
+from asgiref.sync import AsyncToSync, ThreadSensitiveContext  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
@@ -30,9 +32,30 @@ async def http(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await django_asgi(scope, receive, send)
 
 
+class ThreadOfItsOwn:
+    """Each websocket connection's synchronous work (its session, its user, the database work of
+    its consumer) in a thread of its own, as Django gives each HTTP request. Without it every
+    connection of the process shares one thread: with a few hundred people on their pages, a
+    `read` or a `post` waited seconds behind everyone else's (bench/g6_capacity.py)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if asyncio.get_running_loop() in AsyncToSync.loop_thread_executors:
+            # A loop run by `async_to_sync` from synchronous code (the tests' harness): that
+            # code's thread, and its database connection, serve the connection as before.
+            await self.app(scope, receive, send)
+            return
+        async with ThreadSensitiveContext():
+            await self.app(scope, receive, send)
+
+
 application = ProtocolTypeRouter(
     {
         "http": http,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": ThreadOfItsOwn(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

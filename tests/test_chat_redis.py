@@ -76,7 +76,10 @@ def _free_redis_db() -> int:
     except redis.RedisError as error:
         _missing(f"Redis does not answer at {REDIS} ({error}); start it, or set PARVIS_TEST_REDIS")
     for db in SPARE_DBS:
-        if redis.Redis.from_url(f"{REDIS}/{db}").dbsize() == 0:
+        spare = redis.Redis.from_url(f"{REDIS}/{db}")
+        # Claimed with SET NX: two test workers that both found it empty do not both take it
+        # (they did, and each farm then heard the other's messages).
+        if spare.dbsize() == 0 and spare.set("parvis-test:claimed", str(os.getpid()), nx=True, ex=3600):
             return db
     _missing(f"no empty Redis database among {list(SPARE_DBS)} at {REDIS}")
     raise AssertionError("unreachable")

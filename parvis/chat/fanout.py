@@ -13,6 +13,7 @@ expires after a day without renewal.
 """
 
 import asyncio
+import contextvars
 import logging
 import weakref
 from collections import deque
@@ -44,7 +45,12 @@ class Hub:
                 # The default prefix: channels_redis reads every channel of a process with one
                 # receive loop, which only serves the channels of that one prefix.
                 self.channel = await self.layer.new_channel()
-                self.tasks = [asyncio.create_task(self._receive()), asyncio.create_task(self._renew())]
+                # The hub is the process's, not the page's that happened to open first: its
+                # tasks start from an empty context (not that page's thread, which ends with it).
+                self.tasks = [
+                    asyncio.create_task(self._receive(), context=contextvars.Context()),
+                    asyncio.create_task(self._renew(), context=contextvars.Context()),
+                ]
             members = self.members.setdefault(group, set())
             if not members:
                 await self.layer.group_add(group, self.channel)
