@@ -52,6 +52,53 @@ def pinned(cpu: str, *command: str) -> list[str]:
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of its children (the web processes under `serve --processes`)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(proc.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def redis_server(running: Any) -> str:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server is missing (apt-get install redis-server)")
+    port = free_port()
+    directory = WORK / "redis"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    running.start(
+        pinned(
+            SERVER_CPU,
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(directory),
+        ),
+        directory / "out.log",
+    )
+    for _ in range(50):
+        if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, check=False).stdout:
+            break
+        time.sleep(0.1)
+    return f"redis://127.0.0.1:{port}/0"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -233,9 +280,13 @@ class Parvis:
         line = next(x for x in reversed(out.splitlines()) if x.startswith("@@"))
         return json.loads(line[2:])
 
-    def serve(self, running: Servers, port: int, **extra_env: str) -> str:
+    def serve(self, running: Servers, port: int, processes: int = 1, **extra_env: str) -> str:
+        """One web process on the server's CPU, or several (`serve --processes`, which needs
+        REDIS_URL in `extra_env`) free to use every CPU."""
+        cpus = SERVER_CPU if processes == 1 else ",".join(str(n) for n in range(os.cpu_count() or 1))
+        command = ["manage.py", "serve", "--no-worker", "--port", str(port), "--processes", str(processes)]
         process = running.start(
-            pinned(SERVER_CPU, PY, "manage.py", "serve", "--no-worker", "--port", str(port)),
+            pinned(cpus, PY, *command),
             self.logs / f"serve-{port}.log",
             self.env(SITE_URL=f"http://127.0.0.1:{port}", **extra_env),
         )

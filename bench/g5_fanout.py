@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import time
@@ -42,10 +41,12 @@ from common import (
     SERVER_CPU,
     TOOLS,
     WORK,
+    cpu_seconds,
     free_port,
     median,
     parvis,
     pinned,
+    redis_server,
     save,
     servers,
 )
@@ -53,11 +54,6 @@ from common import (
 PG_CHAT = "postgres://postgres@127.0.0.1:5432/parvis_bench_chat"
 MARK = '"src":"g5 '  # where a receiver finds the message's number in a frame, without parsing it
 HANDSHAKES = 50  # connections opened at once
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -201,38 +197,6 @@ def client(config_path: str) -> dict[str, Any]:
 
 
 # --- The run ------------------------------------------------------------------------------------
-
-
-def redis_server(running: Any) -> str:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is missing (apt-get install redis-server)")
-    port = free_port()
-    directory = WORK / "redis"
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True)
-    running.start(
-        pinned(
-            SERVER_CPU,
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(directory),
-        ),
-        directory / "out.log",
-    )
-    for _ in range(50):
-        if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, check=False).stdout:
-            break
-        time.sleep(0.1)
-    return f"redis://127.0.0.1:{port}/0"
 
 
 def peer(running: Any) -> tuple[str, int]:

@@ -53,7 +53,20 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from common import BENCH, CLIENT_CPU, PY, TOOLS, WORK, free_port, parvis, pinned, save, servers
+from common import (
+    BENCH,
+    CLIENT_CPU,
+    PY,
+    TOOLS,
+    WORK,
+    cpu_seconds,
+    free_port,
+    parvis,
+    pinned,
+    redis_server,
+    save,
+    servers,
+)
 
 PG_CHAT = "postgres://postgres@127.0.0.1:5432/parvis_bench_chat"
 MATTERMOST_CEILING = 217  # users, 1 × c7i.large app node (ceiling tests v2, v9.5)
@@ -76,11 +89,6 @@ MIX = {
     "search": 0.0218,
     "reconnect": 0.144,
 }
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- Driver (CPU 1) -----------------------------------------------------------------------------
@@ -455,6 +463,9 @@ def main() -> None:
     parser.add_argument("--idle-min", type=float, default=1.0)
     parser.add_argument("--idle-avg", type=float, default=20.0)
     parser.add_argument("--database", default=PG_CHAT)
+    parser.add_argument(
+        "--processes", type=int, default=1, help="web processes (more than one: with Redis, on every CPU)"
+    )
     args = parser.parse_args()
     args.users = [int(n) for n in args.users.split(",")]
     people = max(args.users)
@@ -474,7 +485,8 @@ def main() -> None:
         seeded = time.perf_counter() - began
         print(f"seeded {args.history} messages, {people} people in {seeded:.0f} s", flush=True)
         port = free_port()
-        http = inst.serve(running, port)
+        extra = {"REDIS_URL": redis_server(running)} if args.processes > 1 else {}
+        http = inst.serve(running, port, args.processes, **extra)
         server = running.processes[-1]
         config = {
             **world,
@@ -513,8 +525,10 @@ def main() -> None:
     ratio = best / MATTERMOST_CEILING
     print(f"highest passing: {best} users = {ratio:.2f} × Mattermost's {MATTERMOST_CEILING}")
     save(
-        "g6-postgresql",
+        "g6-postgresql" + (f"-{args.processes}-processes" if args.processes > 1 else ""),
         {
+            "web_processes": args.processes,
+            "channel_layer": "redis" if args.processes > 1 else "in-memory",
             "dataset": {
                 "messages": args.history,
                 "people": people,

@@ -75,9 +75,12 @@ class ChatConsumer(AccessAwareConsumer):
         self.last_typing = 0.0
         self.server_send = self._server_send()
         self.outbox = Outbox(self._send_text, self._too_slow)
+        # `ready` first, then the live news: the page's `sync`, which it sends on `ready`, is
+        # answered only after this (a consumer handles one message at a time), so whatever is
+        # committed before the hub listens comes from the database and nothing falls between.
+        await self.send_json({"type": "ready", "conversation": self.conversation_id})
         for group in self.hub_groups:
             await hub().join(group, self)
-        await self.send_json({"type": "ready", "conversation": self.conversation_id})
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "hub_groups", []) if self.outbox is not None else []:

@@ -8,7 +8,9 @@ import sys
 from typing import Any
 
 import uvicorn
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
@@ -22,8 +24,24 @@ class Command(BaseCommand):
             action="store_true",
             help="Do not start the worker and scheduler (run them elsewhere).",
         )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=int(os.environ.get("WEB_PROCESSES", "1")),
+            help="Web processes sharing the port (more than one needs REDIS_URL).",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, no_worker: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, no_worker: bool, processes: int, **options: Any
+    ) -> None:
+        # One process runs Python on one CPU at a time; several share the port (the kernel
+        # spreads the connections) and reach each other's pages through Redis.
+        if processes < 1:
+            raise CommandError(_("At least one web process is needed."))
+        if processes > 1 and not settings.REDIS_URL:
+            raise CommandError(
+                _("Several web processes need Redis (REDIS_URL), through which they share real-time news.")
+            )
         children: list[subprocess.Popen[bytes]] = []
         if not no_worker:
             manage = [sys.executable, "manage.py"]
@@ -39,6 +57,7 @@ class Command(BaseCommand):
                 access_log=False,
                 proxy_headers=True,
                 ws_max_size=1 << 20,
+                workers=processes,
             )
         finally:
             for child in children:
