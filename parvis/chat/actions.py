@@ -183,11 +183,14 @@ def ensure_default_channel(space: Space) -> Conversation:
 
 
 def channels_of(space: Space) -> list[Conversation]:
-    return list(
+    found = list(
         Conversation.objects.filter(space=space, kind=Conversation.Kind.CHANNEL).order_by(
             "-is_default", "name"
         )
     )
+    for channel in found:
+        channel.space = space  # the one already read: its rights are checked on it, not re-read
+    return found
 
 
 @transaction.atomic

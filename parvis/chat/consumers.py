@@ -51,6 +51,10 @@ class ChatConsumer(AccessAwareConsumer):
 
     @database_sync_to_async
     def _access(self) -> bool:
+        with remembered():  # one check, its memberships and roles read once
+            return self._access_once()
+
+    def _access_once(self) -> bool:
         self.conversation_id = int(self.scope["url_route"]["kwargs"]["pk"])
         conversation = self._load()
         user = self.scope["user"]

@@ -123,7 +123,10 @@ def _attach_allowed(user: User, conversation: Conversation) -> bool:
 
 
 def conversation_context(
-    request: HttpRequest, conversation: Conversation, thread: Message | None = None
+    request: HttpRequest,
+    conversation: Conversation,
+    thread: Message | None = None,
+    unread: dict[int, int] | None = None,
 ) -> dict[str, Any]:
     """The messages (the last fifty threads, or older ones with ?avant=N; or one thread), the
     number the page's script resumes from, and what she may do. The head is read before the
@@ -178,7 +181,9 @@ def conversation_context(
         "read_url": reverse("chat:read", args=[org.slug, conversation.pk]),
         "thread_base": thread_base,
         "preview_url": reverse("chat:preview", args=[org.slug]),
-        "unread": actions.unread_counts(user, [conversation.pk])[conversation.pk],
+        "unread": unread[conversation.pk]
+        if unread is not None and conversation.pk in unread
+        else actions.unread_counts(user, [conversation.pk])[conversation.pk],
     }
 
 
@@ -239,12 +244,13 @@ def channel(request: HttpRequest, org_slug: str, space_slug: str, pk: int) -> Ht
     conversation = policies.get_or_404(
         conversations,
         request.user,
-        Conversation.objects.select_related("space", "organisation"),
+        Conversation.objects.select_related("organisation", "space__organisation"),
         space=space,
         pk=pk,
     )
-    context = conversation_context(request, conversation)
-    context["channels"] = _sidebar_channels(request.user, space)  # type: ignore[arg-type]
+    channels = _sidebar_channels(request.user, space)  # type: ignore[arg-type]
+    context = conversation_context(request, conversation, unread=dict((c.pk, n) for c, n in channels))
+    context["channels"] = channels
     context["can_create"] = conversations.can_create_channel(request.user, space)
     return space_page(request, "chat/conversation.html", org, space, TOOL, context)
 

@@ -40,7 +40,9 @@ class Attachments:
         if not tool_on(space):
             return False
         root = root_folder(space)
-        return folders_policy.can(user, "change", _folder(space, root) or root)
+        target = _folder(space, root) or root
+        target.space = space  # the one the page has: its rights are not read again
+        return folders_policy.can(user, "change", target)
 
     def store(self, actor: Actor, space: Space, name: str, chunks: Iterable[bytes]) -> dict[str, Any]:
         """Store one file; returns what the message keeps of it (id, name, size, address).

@@ -40,7 +40,9 @@ def get_space(
     """The access helper of every space view: 404 if not visible, 403 if not allowed, and a
     403 that explains the second factor when the space requires it."""
     org = policies.get_organisation(request.user, org_slug)
-    space = policies.get_or_404(spaces, request.user, organisation=org, slug=space_slug)
+    space = policies.get_or_404(
+        spaces, request.user, Space.objects.select_related("organisation"), organisation=org, slug=space_slug
+    )
     if not spaces.can(request.user, action, space):
         raise PermissionDenied
     if action not in ("view", "leave") and space.require_2fa and not request.user.is_verified():  # type: ignore[union-attr]
