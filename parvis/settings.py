@@ -135,7 +135,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-elif envint("DATABASE_POOL_SIZE", 20) > 0:
+elif (DATABASE_POOL_SIZE := envint("DATABASE_POOL_SIZE", 20)) > 0:
     # Under ASGI each request runs in a thread of its own, and Django's connections belong to a
     # thread: without a pool every request opened a PostgreSQL connection (a new server process)
     # and a kept one was never reused. The pool hands them out and takes them back at the end of
@@ -145,7 +145,7 @@ elif envint("DATABASE_POOL_SIZE", 20) > 0:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
-        "max_size": envint("DATABASE_POOL_SIZE", 20),
+        "max_size": DATABASE_POOL_SIZE,
         "timeout": 20,
     }
 else:
@@ -173,6 +173,8 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "parvis.core.layers.InMemoryLayer"}}
+
+WEB_PROCESSES = envint("WEB_PROCESSES", 1)  # of one `manage.py serve` (needs REDIS_URL beyond 1)
 
 # --- Background tasks ---------------------------------------------------------------------------
 TASKS = {

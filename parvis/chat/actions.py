@@ -340,10 +340,6 @@ def post_message(
     """Store a message, then tell. Sent again with the same client id (a page that lost its
     connection before the answer came), it is stored once and the first one is returned."""
     key = _client_id(client_id)
-
-    def stored() -> Message | None:
-        return Message.objects.filter(conversation=conversation, author=actor.user, client_id=key).first()
-
     for attempt in range(3):
         # Stored first, looked up only when storing fails: a page resends rarely, and every
         # message would otherwise pay the look-up. A resend is refused by the database (the
@@ -352,17 +348,22 @@ def post_message(
         try:
             return Posted(_post(actor, conversation, body, key, parent, attachments or []), True)
         except ChatError:
-            existing = stored()
+            existing = _sent_before(conversation, actor.user, key)
             if existing is None:
                 raise
             return Posted(existing, False)
         except IntegrityError:  # this client id is stored already (maybe by a concurrent request)
-            existing = stored()
+            existing = _sent_before(conversation, actor.user, key)
             if existing is not None:
                 return Posted(existing, False)
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _sent_before(conversation: Conversation, author: User | None, key: uuid.UUID) -> Message | None:
+    """The message this page already sent with this client id, if any."""
+    return Message.objects.filter(conversation=conversation, author=author, client_id=key).first()
 
 
 def _client_id(value: uuid.UUID | str | None) -> uuid.UUID:
@@ -447,7 +448,7 @@ def post_with_files(
     if not files:
         return post_message(actor, conversation, body, client_id=client_id, parent=parent)
     key = _client_id(client_id)
-    existing = Message.objects.filter(conversation=conversation, author=actor.user, client_id=key).first()
+    existing = _sent_before(conversation, actor.user, key)  # its files are not stored twice
     if existing is not None:
         return Posted(existing, False)
     provider = registry.service(ATTACHMENTS)

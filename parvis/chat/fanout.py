@@ -115,7 +115,9 @@ def hub() -> Hub:
 def start(coro: Coroutine[Any, Any, Any]) -> "Awaitable[Any] | None":
     """Run `coro` at once, up to its first wait: None if it finished without waiting (a
     server's `send` usually does: uvicorn writes into the socket's buffer and returns),
-    otherwise an awaitable that finishes it. Python 3.12's eager tasks do the same."""
+    otherwise an awaitable that finishes it. Python 3.12's eager tasks do the same. The part
+    before the first wait runs in the caller's task (the hub's): a `send` that looked at
+    `asyncio.current_task()` there (a timeout scope) would see the hub; uvicorn's does not."""
     try:
         first = coro.send(None)
     except StopIteration:
@@ -137,6 +139,9 @@ class _Rest:
         while True:
             try:
                 sent = yield waiting_on
+            except GeneratorExit:  # this awaitable is being closed: so is the coroutine
+                self.coro.close()
+                raise
             except BaseException as error:  # the awaiting task was cancelled: tell the coroutine
                 try:
                     waiting_on = self.coro.throw(error)
@@ -172,14 +177,13 @@ class Outbox:
         if self.task is not None:  # a send is waiting: the order is kept behind it
             self.frames.append(text)
             if len(self.frames) > BACKLOG:
-                self.close()
-                self.closing = asyncio.ensure_future(self.on_overflow())
+                self._give_up()
             return
         try:
             rest = start(self.send(text))
         except Exception:  # the page has gone (its socket closed under it)
             log.debug("chat: a frame could not be written", exc_info=True)
-            self.close()
+            self._give_up()
             return
         if rest is not None:
             self.task = asyncio.ensure_future(self._finish(rest))
@@ -193,10 +197,15 @@ class Outbox:
             raise
         except Exception:
             log.debug("chat: a frame could not be written", exc_info=True)
-            self.open = False
-            self.frames.clear()
+            self.task = None
+            self._give_up()
         finally:
             self.task = None
+
+    def _give_up(self) -> None:
+        """Write nothing more and close the page (4408): it reconnects and catches up."""
+        self.close()
+        self.closing = asyncio.ensure_future(self.on_overflow())
 
     def close(self) -> None:
         self.open = False

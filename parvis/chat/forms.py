@@ -92,7 +92,9 @@ class PersonSearchForm(forms.Form):
         label=_("Find a person"),
         min_length=2,
         max_length=PERSON_QUERY_MAX,
-        help_text=_("At least 2 letters of a name or an e-mail address."),
+        help_text=_(
+            "At least 2 letters of a name or an e-mail address; several people: separate them with commas."
+        ),
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
 

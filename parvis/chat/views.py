@@ -344,12 +344,26 @@ def direct_choices(user: User, org: Organisation) -> QuerySet[User]:
     )
 
 
-def people_matching(people: QuerySet[User], query: str) -> QuerySet[User]:
-    """The people whose name or e-mail address holds every word of the query (any case, as the
-    message search does), so that "martin claire" finds Claire Martin."""
-    for word in query.split()[:8]:
-        people = people.filter(Q(full_name__icontains=word) | Q(email__icontains=word))
-    return people
+def people_matching(people: QuerySet[User], query: str, *, by_address: bool = True) -> QuerySet[User]:
+    """The people whose name (or e-mail address) holds every word of one of the query's
+    comma-separated parts (any case, as the message search does): "martin claire" finds
+    Claire Martin, "claire, paul" both, to start a conversation of several. A guest searches
+    names only: she has no directory, and matching addresses letter by letter would show them
+    to her."""
+    found = Q(pk__in=[])
+    for part in query.split(",")[:8]:
+        words = part.split()[:8]
+        if not words:
+            continue
+        matches = Q()
+        for word in words:
+            matches &= (
+                Q(full_name__icontains=word) | Q(email__icontains=word)
+                if by_address
+                else Q(full_name__icontains=word)
+            )
+        found |= matches
+    return people.filter(found)
 
 
 def _correspondents(user: User, org: Organisation, people: QuerySet[User]) -> QuerySet[User]:
@@ -371,7 +385,10 @@ def direct_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     search = PersonSearchForm(request.GET if "personne" in request.GET else None)
     searched = search.is_bound and search.is_valid()
     if searched:
-        offered = people_matching(choices, search.cleaned_data["personne"])
+        me = policies.membership(request.user, org)
+        offered = people_matching(
+            choices, search.cleaned_data["personne"], by_address=me is not None and not me.is_guest
+        )
     else:
         offered = _correspondents(request.user, org, choices)  # type: ignore[arg-type]
     found = list(offered[: PEOPLE_SHOWN + 1])

@@ -226,6 +226,21 @@ def test_a_guest_is_offered_only_the_people_of_her_spaces(chat_world, client_for
     assert french("Choose people from the list.") in refused.content.decode()
 
 
+def test_a_guest_finds_people_by_name_but_not_by_address(chat_world, client_for):
+    """She has no directory: an address typed letter by letter must not tell her whose it is."""
+    externe = client_for("externe")
+    by_name = externe.get(direct_list(chat_world, personne="claire")).content.decode()
+    by_address = externe.get(direct_list(chat_world, personne=chat_world.maire.email[:5])).content.decode()
+    assert "Claire Martin</label>" in by_name
+    assert "Claire Martin</label>" not in by_address
+
+
+def test_a_search_with_commas_offers_several_people_for_one_conversation(chat_world, client_for):
+    page = client_for("maire").get(direct_list(chat_world, personne="bernard, durand")).content.decode()
+    assert "Sophie Bernard</label>" in page
+    assert "Paul Durand</label>" in page
+
+
 def test_a_search_of_more_than_twenty_people_asks_to_refine_it(chat_world, client_for):
     for n in range(25):
         member(chat_world.org, make_user(full_name=f"Agnès Habitant {n:02}"))

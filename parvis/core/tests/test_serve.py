@@ -11,7 +11,10 @@ from django.utils import translation
 def test_several_processes_without_redis_are_refused_in_french(monkeypatch):
     started = []
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: started.append(k))
-    with translation.override("fr"), pytest.raises(CommandError, match="Redis"):
+    with (
+        translation.override("fr"),
+        pytest.raises(CommandError, match="Plusieurs processus web ont besoin de Redis"),
+    ):
         call_command("serve", "--no-worker", "--processes", "2")
     assert started == []
 

@@ -27,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--processes",
             type=int,
-            default=int(os.environ.get("WEB_PROCESSES", "1")),
+            default=settings.WEB_PROCESSES,
             help="Web processes sharing the port (more than one needs REDIS_URL).",
         )
 
