@@ -31,10 +31,15 @@ per second, as Mattermost's ceiling tests log them in), lets them settle 5 s, th
 for `--step-seconds`; the users stay for the next step.
 
 Parvis (uvicorn, one process) on CPU 0, the driver (one asyncio process, `websockets` on
-uvloop) on CPU 1; PostgreSQL is the machine's own server, free to run on both.
+uvloop) on CPU 1; PostgreSQL is the machine's own server, free to run on both. With
+`--processes N` (the scale set-up: N web processes on one port, Redis as the channel layer,
+results in `g6-postgresql-N-processes.json`) the web processes may run on every CPU, the
+driver's too, and their CPU share is summed (it can pass 100 %; Redis's is not counted): on a
+2-vCPU box the driver then competes with the server, which the figures include.
 
     .venv/bin/python bench/g6_capacity.py [--users 1,2,5,10,25,50,100,…,3000]
         [--step-seconds 60] [--history 1000000] [--spaces 20] [--channels 5] [--database URL]
+        [--processes N]
 
 Internal: `--driver CONFIG.json` runs the load generator, printing one JSON line per step.
 """

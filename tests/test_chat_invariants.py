@@ -88,7 +88,13 @@ def mismatches(users: list[User]) -> list[str]:
                 found.append(
                     f"{type(policy).__name__} for {person}: visible {sorted(listed)}, can {sorted(allowed)}"
                 )
+        seen = set(messages_policy.visible(person).values_list("pk", flat=True))
         for conversation in all_conversations:
+            inside = set(messages_policy.visible_in(person, conversation).values_list("pk", flat=True))
+            if inside != {
+                m.pk for m in all_messages if m.conversation_id == conversation.pk and m.pk in seen
+            }:
+                found.append(f"visible_in({person}, {conversation.pk}) is not visible() in it")
             for action in ("post", "manage", "export"):
                 if conversations.can(person, action, conversation) and not conversations.can(
                     person, "view", conversation

@@ -104,6 +104,22 @@ def test_the_same_client_id_stores_one_message(chat_world):
     assert Message.objects.count() == 1
 
 
+def test_a_reply_sent_again_after_its_thread_was_deleted_is_answered_with_the_stored_one(chat_world):
+    """The page lost the answer, the thread went meanwhile: the resend is not refused, since
+    the reply was kept the first time."""
+    channel = actions.ensure_default_channel(chat_world.commission)
+    thread = actions.post_message(Actor(chat_world.maire), channel, "Ordre du jour").message
+    key = uuid.uuid4()
+    first = actions.post_message(Actor(chat_world.elu), channel, "D’accord", client_id=key, parent=thread)
+    actions.delete_message(Actor(chat_world.maire), thread)
+    thread.refresh_from_db()
+    again = actions.post_message(Actor(chat_world.elu), channel, "D’accord", client_id=key, parent=thread)
+    assert not again.created
+    assert again.message.pk == first.message.pk
+    with pytest.raises(ChatError):  # a new reply to it is refused
+        actions.post_message(Actor(chat_world.elu), channel, "Et moi", parent=thread)
+
+
 def test_an_empty_or_too_long_message_is_refused_in_french_and_changes_nothing(chat_world):
     channel = actions.ensure_default_channel(chat_world.commission)
     with pytest.raises(ChatError, match="Écrivez d’abord un message"):
