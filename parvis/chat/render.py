@@ -46,20 +46,22 @@ def _files(files: list[dict[str, Any]]) -> str:
     return f'\n<ul class="msg-files">{items}</ul>'
 
 
+def preview_html(p: Any) -> SafeString:
+    """One link preview (previews.Preview): in a message, and alone for the page's script."""
+    return format_html(
+        '<a class="link-preview" href="{}"><span class="link-preview-kind">{}</span>'
+        " <strong>{}</strong>{}</a>",
+        p.url,
+        p.kind,
+        p.title,
+        format_html(' <span class="muted">{}</span>', p.detail) if p.detail else "",
+    )
+
+
 def _previews(previews: list[Any]) -> str:
     if not previews:
         return ""
-    links = "".join(
-        format_html(
-            '<a class="link-preview" href="{}"><span class="link-preview-kind">{}</span>'
-            " <strong>{}</strong>{}</a>",
-            p.url,
-            p.kind,
-            p.title,
-            format_html(' <span class="muted">{}</span>', p.detail) if p.detail else "",
-        )
-        for p in previews
-    )
+    links = "".join(preview_html(p) for p in previews)
     return f'\n<div class="msg-previews">{links}</div>'
 
 

@@ -44,7 +44,7 @@ from .forms import (
 from .models import REACTIONS, Conversation, Message, Participant, ReadMarker
 from .policies import TOOL, conversations, messages_policy, tool_on
 from .previews import Cache, preview
-from .render import Labels, message_html
+from .render import Labels, message_html, preview_html
 from .sync import states
 
 ROOTS_PER_PAGE = 50
@@ -615,4 +615,4 @@ def link_preview(request: HttpRequest, org_slug: str) -> HttpResponse:
     found = preview(request.user, request.GET.get("lien", "")[:2000])
     if found is None:
         return HttpResponse(status=204)
-    return HttpResponse(render_to_string("chat/_preview.html", {"p": found}, request=request))
+    return HttpResponse(preview_html(found))
