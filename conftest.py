@@ -98,11 +98,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _occurrences(secret: str, text: str) -> list[int]:
     """Where a secret appears in a log. A short all-digit secret (a TOTP or recovery code) only
-    counts as a whole number: "264130" inside a byte count or a port such as "1264130" is
-    another number, not a leak; anything else counts wherever it appears."""
+    counts as a token of its own: "264130" inside a byte count or a port such as "1264130", or
+    inside a hex digest such as "d264130a" (a signature in a debug log), is part of another
+    token, not a leak; anything else counts wherever it appears."""
     pattern = re.escape(secret)
     if secret.isdigit() and len(secret) < 10:
-        pattern = rf"(?<![0-9]){pattern}(?![0-9])"
+        pattern = rf"(?<![0-9A-Za-z]){pattern}(?![0-9A-Za-z])"
     return [m.start() for m in re.finditer(pattern, text)]
 
 
