@@ -33,13 +33,22 @@ class Preview:
     detail: str = ""
 
 
+def _seen(policy: Any, user: AnyUser, qs: Any, **lookup: Any) -> Any:
+    """The object she may see, or None: the access helper's answer, without its 404."""
+    try:
+        return get_or_404(policy, user, qs, **lookup)
+    except Http404:
+        return None
+
+
 def _conversation(user: AnyUser, kwargs: dict[str, Any]) -> Any:
-    found = (
-        Conversation.objects.select_related("space", "organisation")
-        .filter(pk=kwargs.get("pk"), organisation__slug=kwargs.get("org_slug"))
-        .first()
+    return _seen(
+        conversations,
+        user,
+        Conversation.objects.select_related("space", "organisation"),
+        pk=kwargs.get("pk"),
+        organisation__slug=kwargs.get("org_slug"),
     )
-    return found if found is not None and conversations.can(user, "view", found) else None
 
 
 def _own(user: AnyUser, name: str, kwargs: dict[str, Any]) -> dict[str, str] | None:
@@ -67,15 +76,14 @@ def _own(user: AnyUser, name: str, kwargs: dict[str, Any]) -> dict[str, str] | N
             "detail": markup.plain(message.body)[:140],
         }
     if name == "spaces:detail":
-        try:
-            space = get_or_404(
-                spaces,
-                user,
-                Space.objects.select_related("organisation"),
-                organisation__slug=kwargs.get("org_slug"),
-                slug=kwargs.get("space_slug"),
-            )
-        except Http404:
+        space = _seen(
+            spaces,
+            user,
+            Space.objects.select_related("organisation"),
+            organisation__slug=kwargs.get("org_slug"),
+            slug=kwargs.get("space_slug"),
+        )
+        if space is None:
             return None
         return {"kind": _("Space"), "title": space.name, "detail": space.description[:140]}
     return None

@@ -249,7 +249,7 @@ def channel(request: HttpRequest, org_slug: str, space_slug: str, pk: int) -> Ht
         pk=pk,
     )
     channels = _sidebar_channels(request.user, space)  # type: ignore[arg-type]
-    context = conversation_context(request, conversation, unread=dict((c.pk, n) for c, n in channels))
+    context = conversation_context(request, conversation, unread={c.pk: n for c, n in channels})
     context["channels"] = channels
     context["can_create"] = conversations.can_create_channel(request.user, space)
     return space_page(request, "chat/conversation.html", org, space, TOOL, context)
@@ -350,6 +350,11 @@ def people_matching(people: QuerySet[User], query: str, *, by_address: bool = Tr
     Claire Martin, "claire, paul" both, to start a conversation of several. A guest searches
     names only: she has no directory, and matching addresses letter by letter would show them
     to her."""
+
+    def holds(word: str) -> Q:
+        by_name = Q(full_name__icontains=word)
+        return by_name | Q(email__icontains=word) if by_address else by_name
+
     found = Q(pk__in=[])
     for part in query.split(",")[:8]:
         words = part.split()[:8]
@@ -357,11 +362,7 @@ def people_matching(people: QuerySet[User], query: str, *, by_address: bool = Tr
             continue
         matches = Q()
         for word in words:
-            matches &= (
-                Q(full_name__icontains=word) | Q(email__icontains=word)
-                if by_address
-                else Q(full_name__icontains=word)
-            )
+            matches &= holds(word)
         found |= matches
     return people.filter(found)
 
