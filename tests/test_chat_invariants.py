@@ -88,6 +88,11 @@ def mismatches(users: list[User]) -> list[str]:
                 found.append(
                     f"{type(policy).__name__} for {person}: visible {sorted(listed)}, can {sorted(allowed)}"
                 )
+        directs = set(conversations.visible_directs(person).values_list("pk", flat=True))
+        if directs != {
+            c.pk for c in all_conversations if not c.is_channel and conversations.can(person, "view", c)
+        }:
+            found.append(f"visible_directs({person}) is not visible()'s private conversations")
         seen = set(messages_policy.visible(person).values_list("pk", flat=True))
         for conversation in all_conversations:
             inside = set(messages_policy.visible_in(person, conversation).values_list("pk", flat=True))

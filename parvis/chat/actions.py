@@ -189,7 +189,10 @@ def channels_of(space: Space) -> list[Conversation]:
         )
     )
     for channel in found:
-        channel.space = space  # the one already read: its rights are checked on it, not re-read
+        # The space already read, and its organisation: rights are checked on them, not re-read.
+        channel.space = space
+        if channel.organisation_id == space.organisation_id:
+            channel.organisation = space.organisation
     return found
 
 
@@ -575,25 +578,31 @@ UNREAD_CAP = 100  # counted up to here ("99+" beyond): a channel never read cost
 
 
 def unread_counts(user: User, conversation_ids: list[int]) -> dict[int, int]:
-    """{conversation id: messages after her marker that others wrote, up to UNREAD_CAP}, in one
-    query whose cost does not grow with the history: each conversation's count reads at most
-    UNREAD_CAP rows of the (conversation, seq) index."""
+    """{conversation id: messages after her marker that others wrote, up to UNREAD_CAP}."""
+    return {pk: count for pk, (_marker, count) in unread_state(user, conversation_ids).items()}
+
+
+def unread_state(user: User, conversation_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """{conversation id: (her read marker, messages after it that others wrote, up to
+    UNREAD_CAP)}, in one query whose cost does not grow with the history: each conversation's
+    count reads at most UNREAD_CAP rows of the (conversation, seq) index."""
     if not conversation_ids:
         return {}
-    markers = ReadMarker.objects.filter(conversation_id__in=conversation_ids, user=user)
-    last = dict(markers.values_list("conversation_id", "last_read_seq"))
-    table = Message._meta.db_table
+    messages, markers = Message._meta.db_table, ReadMarker._meta.db_table
     parts, params = [], []
     for pk in conversation_ids:
         parts.append(
-            f"SELECT %s, COUNT(*) FROM (SELECT 1 FROM {table} WHERE conversation_id = %s AND seq > %s"  # noqa: S608
-            " AND deleted_at IS NULL AND (author_id IS NULL OR author_id <> %s) LIMIT %s) AS unread"
+            "SELECT %s, m.seq, (SELECT COUNT(*) FROM (SELECT 1"  # noqa: S608 (no input in it)
+            f" FROM {messages} WHERE conversation_id = %s AND seq > m.seq AND deleted_at IS NULL"
+            " AND (author_id IS NULL OR author_id <> %s) LIMIT %s) AS unread)"
+            f" FROM (SELECT COALESCE((SELECT last_read_seq FROM {markers}"
+            " WHERE conversation_id = %s AND user_id = %s), 0) AS seq) AS m"
         )
-        params += [pk, pk, last.get(pk, 0), user.pk, UNREAD_CAP]
+        params += [pk, pk, user.pk, UNREAD_CAP, pk, user.pk]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
-        counts = {int(pk): int(n) for pk, n in cursor.fetchall()}
-    return {pk: counts.get(pk, 0) for pk in conversation_ids}
+        found = {int(pk): (int(marker), int(n)) for pk, marker, n in cursor.fetchall()}
+    return {pk: found.get(pk, (0, 0)) for pk in conversation_ids}
 
 
 # --- Typing and export --------------------------------------------------------------------------

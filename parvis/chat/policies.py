@@ -101,12 +101,21 @@ class ConversationPolicy(Policy[Conversation]):
             kind=Conversation.Kind.CHANNEL,
             space__in=readable_spaces(user).filter(pk__in=tool_spaces().values("pk")),
         )
-        direct = Q(
+        return self.all(qs).filter(channels | self._direct(user))
+
+    def visible_directs(self, user: AnyUser) -> QuerySet[Conversation]:
+        """`visible(user)`'s private conversations, without building its channels' part (the
+        private conversations' pages list nothing else)."""
+        if not is_person(user):
+            return self.all(None).none()
+        return self.all(None).filter(self._direct(user))
+
+    def _direct(self, user: AnyUser) -> Q:
+        return Q(
             kind=Conversation.Kind.DIRECT,
             organisation_id__in=org_ids(user),
             pk__in=Conversation.objects.filter(participants__user=user).values("pk"),
         )
-        return self.all(qs).filter(channels | direct)
 
     def can_create_channel(self, user: AnyUser, space: Space) -> bool:
         return tool_on(space) and space_policy.can(user, "contribute", space)

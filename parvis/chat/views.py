@@ -41,7 +41,7 @@ from .forms import (
     ReactionForm,
     SearchForm,
 )
-from .models import REACTIONS, Conversation, Message, Participant, ReadMarker
+from .models import REACTIONS, Conversation, Message, Participant
 from .policies import TOOL, conversations, messages_policy, tool_on
 from .previews import Cache, preview
 from .render import Labels, message_html, preview_html
@@ -126,13 +126,14 @@ def conversation_context(
     request: HttpRequest,
     conversation: Conversation,
     thread: Message | None = None,
-    unread: dict[int, int] | None = None,
+    unread: dict[int, tuple[int, int]] | None = None,
 ) -> dict[str, Any]:
     """The messages (the last fifty threads, or older ones with ?avant=N; or one thread), the
-    number the page's script resumes from, and what she may do. The head is read before the
-    messages: a page may get again a change it already shows, never miss one."""
+    number the page's script resumes from, and what she may do. The head is the conversation's
+    as this request read it, before the messages: a page may get again a change it already
+    shows, never miss one. `unread`: her marker and unread count, if the page has read them."""
     user: User = request.user  # type: ignore[assignment]
-    head = Conversation.objects.filter(pk=conversation.pk).values_list("last_seq", flat=True).first() or 0
+    head = conversation.last_seq
     visible = messages_policy.visible_in(user, conversation).select_related("author")
     before = request.GET.get("avant", "")
     older = None
@@ -148,12 +149,9 @@ def conversation_context(
             shown = shown[:ROOTS_PER_PAGE]
             older = shown[-1].seq
         shown.reverse()
-    marker = (
-        ReadMarker.objects.filter(conversation=conversation, user=user)
-        .values_list("last_read_seq", flat=True)
-        .first()
-        or 0
-    )
+    if unread is None or conversation.pk not in unread:
+        unread = actions.unread_state(user, [conversation.pk])
+    marker, unread_count = unread[conversation.pk]
     items = _display(states(shown), Cache(user))
     first_unread = next(
         (i["id"] for i in items if i["seq"] > marker and i["author"] != user.pk and not i["deleted"]), None
@@ -181,23 +179,26 @@ def conversation_context(
         "read_url": reverse("chat:read", args=[org.slug, conversation.pk]),
         "thread_base": thread_base,
         "preview_url": reverse("chat:preview", args=[org.slug]),
-        "unread": unread[conversation.pk]
-        if unread is not None and conversation.pk in unread
-        else actions.unread_counts(user, [conversation.pk])[conversation.pk],
+        "unread": unread_count,
     }
 
 
-def _sidebar_channels(user: User, space: Space) -> list[tuple[Conversation, int]]:
+def _sidebar_channels(user: User, space: Space) -> tuple[list[Conversation], dict[int, tuple[int, int]]]:
+    """The space's channels she may see, and her marker and unread count in each."""
     channels = [c for c in actions.channels_of(space) if conversations.can(user, "view", c)]
-    counts = actions.unread_counts(user, [c.pk for c in channels])
-    return [(c, counts[c.pk]) for c in channels]
+    return channels, actions.unread_state(user, [c.pk for c in channels])
+
+
+def _listed(
+    channels: list[Conversation], unread: dict[int, tuple[int, int]]
+) -> list[tuple[Conversation, int]]:
+    """The sidebar's lines: each channel and its unread count."""
+    return [(c, unread[c.pk][1]) for c in channels]
 
 
 def _directs(user: User, org: Organisation) -> list[tuple[Conversation, str, int]]:
     found = list(
-        conversations.visible(user)
-        .filter(organisation=org, kind=Conversation.Kind.DIRECT)
-        .order_by("-last_message_at", "-pk")[:50]
+        conversations.visible_directs(user).filter(organisation=org).order_by("-last_message_at", "-pk")[:50]
     )
     counts = actions.unread_counts(user, [c.pk for c in found])
     return [(c, actions.direct_title(c, user), counts[c.pk]) for c in found]
@@ -241,16 +242,13 @@ def channel_new(request: HttpRequest, org_slug: str, space_slug: str) -> HttpRes
 @require_GET
 def channel(request: HttpRequest, org_slug: str, space_slug: str, pk: int) -> HttpResponse:
     org, space = chat_space(request, org_slug, space_slug)
-    conversation = policies.get_or_404(
-        conversations,
-        request.user,
-        Conversation.objects.select_related("organisation", "space__organisation"),
-        space=space,
-        pk=pk,
-    )
-    channels = _sidebar_channels(request.user, space)  # type: ignore[arg-type]
-    context = conversation_context(request, conversation, unread={c.pk: n for c, n in channels})
-    context["channels"] = channels
+    # The channel is one of the sidebar's, which holds only those she may see.
+    channels, unread = _sidebar_channels(request.user, space)  # type: ignore[arg-type]
+    conversation = next((c for c in channels if c.pk == pk), None)
+    if conversation is None:
+        raise Http404
+    context = conversation_context(request, conversation, unread=unread)
+    context["channels"] = _listed(channels, unread)
     context["can_create"] = conversations.can_create_channel(request.user, space)
     return space_page(request, "chat/conversation.html", org, space, TOOL, context)
 
@@ -370,7 +368,7 @@ def people_matching(people: QuerySet[User], query: str, *, by_address: bool = Tr
 def _correspondents(user: User, org: Organisation, people: QuerySet[User]) -> QuerySet[User]:
     """Of the people she may write to, those she already has a private conversation with: what
     the picker offers before she searches, in one query whatever the size of the commune."""
-    hers = conversations.visible(user).filter(organisation=org, kind=Conversation.Kind.DIRECT)
+    hers = conversations.visible_directs(user).filter(organisation=org)
     return people.filter(pk__in=Participant.objects.filter(conversation__in=hers).values("user_id"))
 
 
@@ -461,7 +459,7 @@ def _render_conversation_page(
 ) -> HttpResponse:
     if conversation.space is not None:
         context["layout"] = "spaces/_space_layout.html"
-        context["channels"] = _sidebar_channels(request.user, conversation.space)  # type: ignore[arg-type]
+        context["channels"] = _listed(*_sidebar_channels(request.user, conversation.space))  # type: ignore[arg-type]
         return space_page(request, template, org, conversation.space, TOOL, context)
     context["layout"] = "chat/_direct_layout.html"
     context["directs"] = _directs(request.user, org)  # type: ignore[arg-type]

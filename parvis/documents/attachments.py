@@ -10,6 +10,7 @@ whoever opens the link goes through the documents' own pages and policies.
 from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from parvis.core import registry
@@ -39,8 +40,19 @@ class Attachments:
     def can_attach(self, user: AnyUser, space: Space) -> bool:
         if not tool_on(space):
             return False
-        root = root_folder(space)
-        target = _folder(space, root) or root
+        # The top folder and the attachments' folder under it, in one query.
+        found = Folder.objects.filter(
+            Q(parent__isnull=True)
+            | Q(parent__parent__isnull=True, name=_("Discussion attachments"), deleted_at__isnull=True),
+            space=space,
+        ).order_by("pk")
+        root = attachments = None
+        for folder in found:
+            if folder.parent_id is None:
+                root = root or folder
+            else:
+                attachments = attachments or folder
+        target = attachments or root or root_folder(space)
         target.space = space  # the one the page has: its rights are not read again
         return folders_policy.can(user, "change", target)
 

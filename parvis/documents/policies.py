@@ -83,10 +83,10 @@ def folder_level(user: AnyUser, folder: Folder) -> str | None:
     start = space_level(user, folder.space)
     if start is None or start == MANAGE:
         return start
-    restricted = Folder.objects.filter(pk__in=folder.ancestor_ids(), restricted=True).prefetch_related(
-        "accesses"
+    restricted = list(
+        Folder.objects.filter(pk__in=folder.ancestor_ids(), restricted=True).prefetch_related("accesses")
     )
-    groups = group_ids(user)
+    groups = group_ids(user) if restricted else []
     level: str | None = start
     for ancestor in restricted:
         level = weakest(level, listed_level(ancestor, user, groups))

@@ -7,7 +7,7 @@ membership of an active organisation. Guests see only the spaces they are in.
 
 from typing import ClassVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
 
 from parvis.core.models import OrgMembership, User
 from parvis.core.policies import (
@@ -52,9 +52,23 @@ def _role_in(user: AnyUser, space: Space) -> str | None:
         return None
     if m.is_admin:
         return Role.MANAGER
-    direct = SpaceMembership.objects.filter(space=space, user=user).values_list("role", flat=True).first()
-    granted = SpaceGroupGrant.objects.filter(space=space, group__members=user).values_list("role", flat=True)
-    return strongest(direct, *granted)
+    own, granted = _roles(user, space)
+    return strongest(own, *granted)
+
+
+def _roles(user: AnyUser, space: Space) -> tuple[str | None, list[str]]:
+    """Her own membership's role in the space (None if she has none) and her groups' grants,
+    in one query (remembered for the request)."""
+
+    def read() -> tuple[str | None, list[str]]:
+        own = SpaceMembership.objects.filter(space=space, user=user).values_list("role", Value(True))
+        grants = SpaceGroupGrant.objects.filter(space=space, group__members=user).values_list(
+            "role", Value(False)
+        )
+        rows = list(own.union(grants, all=True))
+        return next((role for role, mine in rows if mine), None), [role for role, mine in rows if not mine]
+
+    return memo(("roles", user.pk, space.pk), read)
 
 
 def can_read(user: AnyUser, space: Space) -> bool:
@@ -115,7 +129,7 @@ class SpacePolicy(Policy[Space]):
         if action == "manage":
             return role == Role.MANAGER
         if action == "leave":
-            return SpaceMembership.objects.filter(space=obj, user=user).exists()
+            return _roles(user, obj)[0] is not None
         return False
 
     def visible(self, user: AnyUser, qs: QuerySet[Space] | None = None) -> QuerySet[Space]:
