@@ -2,7 +2,7 @@
 sequence number, in order.
 
 A client keeps, for each conversation, the highest sequence number it has applied (`last`). It
-asks for `changes(conversation, after=last)` when it (re)connects, when it sees a gap in the live
+asks for `changes(conversation_id, after=last)` when it (re)connects, when it sees a gap in the live
 numbers, and every half-minute; the answer's `head` is where it now stands. Because a message's
 state is sent whole and a client keeps the newest `u` of each, receiving a state twice changes
 nothing: there is no duplicate, whatever the interleaving.
@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Conversation, Message, Reaction
+from .models import Message, Reaction
 
 PAGE = 200  # states per answer; `more` says to ask again
 
@@ -60,13 +60,13 @@ def states(messages: list[Message]) -> list[dict[str, Any]]:
     return [state(m, reactions.get(m.pk)) for m in messages]
 
 
-def changes(conversation: Conversation, after: int, limit: int = PAGE) -> dict[str, Any]:
+def changes(conversation_id: int, after: int, limit: int = PAGE) -> dict[str, Any]:
     """The messages changed after `after`, oldest change first, and where that leaves the
     client. One SELECT: its snapshot holds every change up to some number K and none after
     (numbers are given under a row lock and committed in order), and the message changed last
     carries K itself, so `head` is exactly K, never a number whose change was not sent."""
     rows: QuerySet[Message] = (
-        Message.objects.filter(conversation=conversation, updated_seq__gt=after)
+        Message.objects.filter(conversation_id=conversation_id, updated_seq__gt=after)
         .select_related("author")
         .order_by("updated_seq")[: limit + 1]
     )
@@ -76,7 +76,7 @@ def changes(conversation: Conversation, after: int, limit: int = PAGE) -> dict[s
     head = found[-1].updated_seq if found else after
     return {
         "type": "sync",
-        "conversation": conversation.pk,
+        "conversation": conversation_id,
         "messages": states(found),
         "head": head,
         "more": more,

@@ -28,7 +28,9 @@ class AccessAwareConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.accept()
         user = self.scope.get("user")
         key = getattr(self.scope.get("session"), "session_key", None)
-        if user is None or not user.is_authenticated or not key or not await self._session_alive(key):
+        # A signed-in user here was read from a stored session that has not expired: only the
+        # record of the sign-in is left to check.
+        if user is None or not user.is_authenticated or not key or not await self._signed_in(key):
             await self.close(code=SESSION_ENDED)
             return
         if not await self.has_access():
@@ -42,6 +44,10 @@ class AccessAwareConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+
+    @database_sync_to_async
+    def _signed_in(self, key: str) -> bool:
+        return UserSession.objects.filter(session_key=key, user__is_active=True).exists()
 
     @database_sync_to_async
     def _session_alive(self, key: str) -> bool:
