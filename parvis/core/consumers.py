@@ -19,6 +19,11 @@ SESSION_ENDED = 4401
 ACCESS_LOST = 4403
 
 
+def _recorded(key: str) -> bool:
+    """The sign-in of this session is on record, for an active person."""
+    return UserSession.objects.filter(session_key=key, user__is_active=True).exists()
+
+
 class AccessAwareConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     groups_joined: list[str]
 
@@ -47,14 +52,11 @@ class AccessAwareConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     @database_sync_to_async
     def _signed_in(self, key: str) -> bool:
-        return UserSession.objects.filter(session_key=key, user__is_active=True).exists()
+        return _recorded(key)
 
     @database_sync_to_async
     def _session_alive(self, key: str) -> bool:
-        return (
-            UserSession.objects.filter(session_key=key, user__is_active=True).exists()
-            and Session.objects.filter(session_key=key).exists()
-        )
+        return _recorded(key) and Session.objects.filter(session_key=key).exists()
 
     async def has_access(self) -> bool:
         """Override: may this user hold this connection now?"""

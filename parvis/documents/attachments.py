@@ -24,11 +24,21 @@ from .policies import documents_policy, folders_policy, tool_on
 from .storage import blob_store
 
 
-def _folder(space: Space, root: Folder | None = None) -> Folder | None:
-    root = root or root_folder(space)
-    return Folder.objects.filter(
-        parent=root, name=_("Discussion attachments"), deleted_at__isnull=True
-    ).first()
+def _folders(space: Space) -> tuple[Folder | None, Folder | None]:
+    """The space's top folder and the attachments' folder under it (None where there is none
+    yet), in one query."""
+    found = Folder.objects.filter(
+        Q(parent__isnull=True)
+        | Q(parent__parent__isnull=True, name=_("Discussion attachments"), deleted_at__isnull=True),
+        space=space,
+    ).order_by("pk")
+    root = attachments = None
+    for folder in found:
+        if folder.parent_id is None:
+            root = root or folder
+        else:
+            attachments = attachments or folder
+    return root, attachments
 
 
 class Attachments:
@@ -40,18 +50,7 @@ class Attachments:
     def can_attach(self, user: AnyUser, space: Space) -> bool:
         if not tool_on(space):
             return False
-        # The top folder and the attachments' folder under it, in one query.
-        found = Folder.objects.filter(
-            Q(parent__isnull=True)
-            | Q(parent__parent__isnull=True, name=_("Discussion attachments"), deleted_at__isnull=True),
-            space=space,
-        ).order_by("pk")
-        root = attachments = None
-        for folder in found:
-            if folder.parent_id is None:
-                root = root or folder
-            else:
-                attachments = attachments or folder
+        root, attachments = _folders(space)
         target = attachments or root or root_folder(space)
         target.space = space  # the one the page has: its rights are not read again
         return folders_policy.can(user, "change", target)
@@ -61,7 +60,7 @@ class Attachments:
         PermissionError if she may not write there; ValueError (French) for a refused file."""
         if not self.can_attach(actor.user, space):  # type: ignore[arg-type]
             raise PermissionError
-        folder = _folder(space) or ensure_path(actor, root_folder(space), [_("Discussion attachments")])
+        folder = _folders(space)[1] or ensure_path(actor, root_folder(space), [_("Discussion attachments")])
         spool = blob_store().spool()
         try:
             for chunk in chunks:
