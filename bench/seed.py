@@ -311,24 +311,29 @@ def _history(channels: list[int], authors: list[int], count: int) -> None:
     from django.db import connection, transaction
 
     from parvis.chat.models import Conversation, Message
+    from parvis.chat.search import search_terms
 
     if connection.vendor != "postgresql":
         raise SystemExit("the discussion's history is seeded on PostgreSQL only")
     table = Message._meta.db_table
     each = count // len(channels)
+    # The text is "Message n° <n>" and a fixed sentence; so are its search terms.
+    head = "Message n° "
+    tail = " du conseil : point sur la voirie, le budget et le calendrier des travaux de l'école."
+    head_terms, tail_terms = search_terms(head), search_terms(tail)
+    assert search_terms(f"{head}7{tail}") == f"{head_terms} 7 {tail_terms}"
     with transaction.atomic(), connection.cursor() as cursor:
         for pk in channels:
             cursor.execute(
                 f"""
                 INSERT INTO {table} (conversation_id, seq, updated_seq, author_id, client_id, body,
-                    html, mentioned, mentions_all, links, attachments, reply_count, created_at)
+                    html, search_terms, mentioned, mentions_all, links, attachments, reply_count, created_at)
                 SELECT %s, n, n, (%s::bigint[])[1 + n %% %s], gen_random_uuid(), b, '<p>' || b || '</p>',
-                    '[]', false, '[]', '[]', 0, now() - (%s - n) * interval '1 minute'
-                FROM (SELECT n, 'Message n° ' || n || ' du conseil : point sur la voirie, le budget '
-                      || 'et le calendrier des travaux de l''école.' AS b
-                      FROM generate_series(1, %s) AS n) AS s
+                    %s || ' ' || n || ' ' || %s, '[]', false, '[]', '[]', 0,
+                    now() - (%s - n) * interval '1 minute'
+                FROM (SELECT n, %s || n || %s AS b FROM generate_series(1, %s) AS n) AS s
                 """,  # noqa: S608 (no input in it)
-                [pk, authors, len(authors), each, each],
+                [pk, authors, len(authors), head_terms, tail_terms, each, head, tail, each],
             )
             Conversation.objects.filter(pk=pk).update(last_seq=each)
     with connection.cursor() as cursor:

@@ -29,7 +29,7 @@ from parvis.core.notify import notify
 from parvis.spaces.actions import touch
 from parvis.spaces.models import Space
 
-from . import markup
+from . import markup, search
 from .models import BODY_MAX, DIRECT_MAX, REACTIONS, Conversation, Message, Participant, Reaction, ReadMarker
 from .policies import conversations, direct_allowed
 from .sync import dumps, state, states
@@ -405,6 +405,7 @@ def _post(
         parent=parent,
         body=body,
         html=rendered.html,
+        search_terms=search.search_terms(body),
         mentioned=rendered.mentioned,
         mentions_all=rendered.mentions_all,
         links=rendered.links,
@@ -483,11 +484,21 @@ def edit_message(actor: Actor, message: Message, body: str) -> Message:
     rendered = _render(conversation, body)
     before = set(message.mentioned) | ({0} if message.mentions_all else set())
     message.body, message.html, message.links = body, rendered.html, rendered.links
+    message.search_terms = search.search_terms(body)
     message.mentioned, message.mentions_all = rendered.mentioned, rendered.mentions_all
     message.edited_at = timezone.now()
     message.updated_seq = seq
     message.save(
-        update_fields=["body", "html", "links", "mentioned", "mentions_all", "edited_at", "updated_seq"]
+        update_fields=[
+            "body",
+            "html",
+            "search_terms",
+            "links",
+            "mentioned",
+            "mentions_all",
+            "edited_at",
+            "updated_seq",
+        ]
     )
     audit(actor, "chat.message_edit", message, organisation=conversation.organisation, data={"seq": seq})
     if conversation.is_channel:
@@ -510,11 +521,20 @@ def delete_message(actor: Actor, message: Message) -> Message:
         return message
     seq = _next_seq(conversation)
     message.deleted_at = timezone.now()
-    message.body = message.html = ""
+    message.body = message.html = message.search_terms = ""
     message.mentioned, message.links, message.attachments = [], [], []
     message.updated_seq = seq
     message.save(
-        update_fields=["deleted_at", "body", "html", "mentioned", "links", "attachments", "updated_seq"]
+        update_fields=[
+            "deleted_at",
+            "body",
+            "html",
+            "search_terms",
+            "mentioned",
+            "links",
+            "attachments",
+            "updated_seq",
+        ]
     )
     Reaction.objects.filter(message=message).delete()
     mine = actor.user is not None and actor.user.pk == message.author_id

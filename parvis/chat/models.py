@@ -148,6 +148,12 @@ class Message(models.Model):
     links = models.JSONField(_("links to Parvis pages"), default=list, blank=True)
     attachments = models.JSONField(_("attachments"), default=list, blank=True)
     reply_count = models.PositiveIntegerField(_("replies"), default=0)
+    search_terms = models.TextField(
+        _("search terms"),
+        blank=True,
+        editable=False,
+        help_text=_("The words of its text, as search finds them."),
+    )
     created_at = models.DateTimeField(_("sent at"), default=timezone.now)
     edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)

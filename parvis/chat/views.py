@@ -7,7 +7,6 @@ second factor enforced for channels). The page script (frontend/src/chat.js) doe
 things over the websocket; both call the same actions.
 """
 
-import html
 from typing import Any
 
 from django.contrib import messages
@@ -22,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from parvis.core import policies, registry
+from parvis.core import fulltext, policies, registry
 from parvis.core.audit import actor_from
 from parvis.core.models import Organisation, OrgMembership, User
 from parvis.core.views.common import page, posted, refuse
@@ -45,10 +44,12 @@ from .models import REACTIONS, Conversation, Message, Participant
 from .policies import TOOL, conversations, messages_policy, tool_on
 from .previews import Cache, preview
 from .render import Labels, message_html, preview_html
+from .search import matching
 from .sync import states
 
 ROOTS_PER_PAGE = 50
 SEARCH_RESULTS = 50
+EXCERPT = 240  # characters of a message shown when its match is not in its words (a link)
 PEOPLE_SHOWN = 20  # the people picker's matches; more asks her to refine the search
 
 
@@ -265,22 +266,25 @@ def search(request: HttpRequest, org_slug: str, space_slug: str) -> HttpResponse
 def _search(
     request: HttpRequest, org: Organisation, space: Space | None
 ) -> tuple[SearchForm, list[dict[str, Any]], int]:
-    """Messages she may see that hold the words (each word, anywhere, any case)."""
+    """Messages she may see that hold every word (stemmed, accents ignored, the last one as a
+    prefix), newest first."""
     if "q" not in request.GET:
         return SearchForm(), [], 200
     form = SearchForm(request.GET)
     if not form.is_valid():
         return form, [], 400
-    words = form.cleaned_data["q"].split()[:8]
+    groups = fulltext.query_groups(form.cleaned_data["q"])
+    if not groups:
+        return form, [], 200
     found = messages_policy.visible(request.user).filter(
         conversation__organisation=org, deleted_at__isnull=True
     )
     if space is not None:
         found = found.filter(conversation__space=space)
-    for word in words:
-        found = found.filter(body__icontains=word)
+    found = matching(found, groups).select_related("author", "conversation__space")
     results = []
-    for m in found.select_related("author", "conversation__space").order_by("-created_at")[:SEARCH_RESULTS]:
+    for m in found.order_by("-created_at", "-pk")[:SEARCH_RESULTS]:
+        text = markup.plain(m.body)
         results.append(
             {
                 "message": m,
@@ -290,27 +294,10 @@ def _search(
                     if m.parent_id
                     else actions.conversation_url(m.conversation) + f"#m-{m.pk}"
                 ),
-                "excerpt": highlight(markup.plain(m.body), words),
+                "excerpt": fulltext.highlight(text, groups) or text[:EXCERPT],
             }
         )
     return form, results, 200
-
-
-def highlight(text: str, words: list[str], width: int = 240) -> str:
-    """An escaped extract around the first word found, the words marked."""
-    lower = text.lower()
-    first = min((i for w in words if (i := lower.find(w.lower())) >= 0), default=0)
-    start = max(0, first - width // 3)
-    extract = text[start : start + width]
-    out = html.escape(extract)
-    for word in sorted(set(words), key=len, reverse=True):
-        escaped = html.escape(word)
-        pieces, i, low = [], 0, out.lower()
-        while (j := low.find(escaped.lower(), i)) >= 0:
-            pieces.append(out[i:j] + "<mark>" + out[j : j + len(escaped)] + "</mark>")
-            i = j + len(escaped)
-        out = "".join(pieces) + out[i:]
-    return ("… " if start else "") + out + (" …" if start + width < len(text) else "")
 
 
 # --- Direct conversations -----------------------------------------------------------------------

@@ -1,0 +1,79 @@
+"""Search in messages: the terms of each message, then their index (an FTS5 table kept in step
+by triggers on SQLite, a GIN index on PostgreSQL). See `chat/search.py`."""
+
+from django.db import migrations, models
+
+SQLITE = [
+    """CREATE VIRTUAL TABLE chat_message_fts USING fts5(
+        search_terms, content='chat_message', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2')""",
+    "INSERT INTO chat_message_fts(chat_message_fts) VALUES ('rebuild')",
+    """CREATE TRIGGER chat_message_fts_insert AFTER INSERT ON chat_message BEGIN
+        INSERT INTO chat_message_fts(rowid, search_terms) VALUES (new.id, new.search_terms); END""",
+    """CREATE TRIGGER chat_message_fts_delete AFTER DELETE ON chat_message BEGIN
+        INSERT INTO chat_message_fts(chat_message_fts, rowid, search_terms)
+        VALUES ('delete', old.id, old.search_terms); END""",
+    """CREATE TRIGGER chat_message_fts_update AFTER UPDATE OF search_terms ON chat_message BEGIN
+        INSERT INTO chat_message_fts(chat_message_fts, rowid, search_terms)
+        VALUES ('delete', old.id, old.search_terms);
+        INSERT INTO chat_message_fts(rowid, search_terms) VALUES (new.id, new.search_terms); END""",
+]
+SQLITE_REVERSE = [
+    "DROP TRIGGER IF EXISTS chat_message_fts_update",
+    "DROP TRIGGER IF EXISTS chat_message_fts_delete",
+    "DROP TRIGGER IF EXISTS chat_message_fts_insert",
+    "DROP TABLE IF EXISTS chat_message_fts",
+]
+POSTGRESQL = [
+    "CREATE INDEX chat_message_search ON chat_message USING GIN "
+    "(to_tsvector('simple'::regconfig, search_terms))",
+]
+POSTGRESQL_REVERSE = ["DROP INDEX IF EXISTS chat_message_search"]
+BATCH = 2000
+
+
+def fill_terms(apps, schema_editor):  # type: ignore[no-untyped-def]
+    """The messages already written get their terms, a batch at a time."""
+    from parvis.chat.search import search_terms
+
+    message = apps.get_model("chat", "Message")
+    table = schema_editor.quote_name(message._meta.db_table)
+    rows = message.objects.filter(deleted_at__isnull=True).exclude(body="").order_by("pk")
+    last = 0
+    with schema_editor.connection.cursor() as cursor:
+        while batch := list(rows.filter(pk__gt=last).values_list("pk", "body")[:BATCH]):
+            cursor.executemany(
+                f"UPDATE {table} SET search_terms = %s WHERE id = %s",  # noqa: S608 (a table name)
+                [(search_terms(body), pk) for pk, body in batch],
+            )
+            last = batch[-1][0]
+
+
+def index(apps, schema_editor):  # type: ignore[no-untyped-def]
+    statements = SQLITE if schema_editor.connection.vendor == "sqlite" else POSTGRESQL
+    for sql in statements:
+        schema_editor.execute(sql)
+
+
+def unindex(apps, schema_editor):  # type: ignore[no-untyped-def]
+    statements = SQLITE_REVERSE if schema_editor.connection.vendor == "sqlite" else POSTGRESQL_REVERSE
+    for sql in statements:
+        schema_editor.execute(sql)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("chat", "0001_initial")]
+    operations = [
+        migrations.AddField(
+            model_name="message",
+            name="search_terms",
+            field=models.TextField(
+                blank=True,
+                editable=False,
+                help_text="The words of its text, as search finds them.",
+                verbose_name="search terms",
+            ),
+        ),
+        migrations.RunPython(fill_terms, migrations.RunPython.noop),
+        migrations.RunPython(index, unindex),
+    ]

@@ -1,0 +1,117 @@
+"""Search in messages through the index: French words whatever their endings and accents, every
+word of the query, the last one as a prefix, kept in step with edits and deletions, among what
+the searcher may see."""
+
+import importlib
+import re
+from types import SimpleNamespace
+
+from django.apps import apps as django_apps
+from django.db import connection
+from django.urls import reverse
+
+from parvis.chat import actions
+from parvis.chat.models import Message
+from parvis.core.audit import Actor
+
+
+def found(client, w, query):  # type: ignore[no-untyped-def]
+    """The list of results of the commission's search."""
+    url = reverse("chat:search", args=[w.org.slug, w.commission.slug])
+    response = client.get(url, {"q": query})
+    assert response.status_code == 200
+    return re.search(r'<ol class="search-results">(.*?)</ol>', response.content.decode(), re.S).group(1)
+
+
+def hits(client, w, query):  # type: ignore[no-untyped-def]
+    return found(client, w, query).count("<li>")
+
+
+def test_a_word_is_found_whatever_its_ending_and_accents(chat_world, client_for):
+    channel = actions.ensure_default_channel(chat_world.commission)
+    actions.post_message(Actor(chat_world.maire), channel, "Les **délibérations** du conseil sont publiées")
+    page = found(client_for("elu"), chat_world, "deliberation")
+    assert "<mark>délibérations</mark>" in page
+    assert page.count("<li>") == 1
+
+
+def test_every_word_must_be_there_and_the_last_may_be_a_beginning(chat_world, client_for):
+    channel = actions.ensure_default_channel(chat_world.commission)
+    actions.post_message(Actor(chat_world.maire), channel, "Travaux de voirie rue des Écoles")
+    actions.post_message(Actor(chat_world.maire), channel, "Voirie : subvention du département")
+    elu = client_for("elu")
+    both = found(elu, chat_world, "voirie subv")
+    assert "département" in both
+    assert "Écoles" not in both
+    assert "Écoles" in found(elu, chat_world, "ecole voirie")
+    assert hits(elu, chat_world, "voirie piscine") == 0
+
+
+def test_an_edit_changes_what_finds_the_message_and_a_deletion_removes_it(chat_world, client_for):
+    channel = actions.ensure_default_channel(chat_world.commission)
+    message = actions.post_message(Actor(chat_world.elu), channel, "Réunion mardi").message
+    elu = client_for("elu")
+    actions.edit_message(Actor(chat_world.elu), message, "Réunion jeudi")
+    assert "jeudi" in found(elu, chat_world, "jeudi")
+    assert hits(elu, chat_world, "mardi") == 0
+    actions.delete_message(Actor(chat_world.elu), message)
+    assert hits(elu, chat_world, "reunion") == 0
+
+
+def test_a_reaction_or_a_reply_leaves_the_message_findable(chat_world, client_for):
+    channel = actions.ensure_default_channel(chat_world.commission)
+    root = actions.post_message(Actor(chat_world.elu), channel, "Budget primitif").message
+    actions.toggle_reaction(Actor(chat_world.maire), root, "👍")
+    actions.post_message(Actor(chat_world.maire), channel, "Vu", parent=root)
+    assert hits(client_for("elu"), chat_world, "budget") == 1
+
+
+def test_markup_is_not_searched_and_the_text_is_shown_escaped(chat_world, client_for):
+    channel = actions.ensure_default_channel(chat_world.commission)
+    actions.post_message(Actor(chat_world.elu), channel, "<script>alert(1)</script> **cantine**")
+    elu = client_for("elu")
+    page = found(elu, chat_world, "cantine")
+    assert "<mark>cantine</mark>" in page
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;" in page
+    assert hits(elu, chat_world, "strong") == 0
+
+
+def test_query_syntax_is_taken_as_plain_words(chat_world, client_for):
+    """Quotes, stars, operators: neither SQLite's nor PostgreSQL's query syntax gets through."""
+    channel = actions.ensure_default_channel(chat_world.commission)
+    actions.post_message(Actor(chat_world.elu), channel, "Ordre du jour")
+    elu = client_for("elu")
+    for query in ['"*', "-- ", "' OR 1=1", "NEAR(ordre jour)"]:
+        assert hits(elu, chat_world, query) == 0, query
+    assert hits(elu, chat_world, "jour:*") == 1
+    assert hits(elu, chat_world, '"ordre" jour') == 1
+    assert hits(elu, chat_world, "ordre & !jour") == 1  # no negation: both words are looked for
+
+
+def test_messages_written_before_the_index_are_filled_by_the_migration(chat_world, client_for):
+    channel = actions.ensure_default_channel(chat_world.commission)
+    message = actions.post_message(Actor(chat_world.elu), channel, "Cimetière communal").message
+    Message.objects.filter(pk=message.pk).update(search_terms="")
+    elu = client_for("elu")
+    assert hits(elu, chat_world, "cimetiere") == 0
+    migration = importlib.import_module("parvis.chat.migrations.0002_search_index")
+    # What the migration reads of its schema editor (a real one cannot open in a test's transaction).
+    editor = SimpleNamespace(connection=connection, quote_name=connection.ops.quote_name)
+    migration.fill_terms(django_apps, editor)
+    assert "<mark>Cimetière</mark>" in found(elu, chat_world, "cimetiere")
+
+
+def test_the_index_is_in_place(db):  # type: ignore[no-untyped-def]
+    """A later migration that rebuilds the messages' table on SQLite drops its triggers: this
+    says so before search quietly stops finding new messages."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'chat_message'"
+            )
+            names = {row[0] for row in cursor.fetchall()}
+            assert names == {"chat_message_fts_insert", "chat_message_fts_delete", "chat_message_fts_update"}
+        else:
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'chat_message'")
+            assert "chat_message_search" in {row[0] for row in cursor.fetchall()}
