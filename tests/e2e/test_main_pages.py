@@ -118,6 +118,8 @@ MAIN_PAGES = [
     MainPage("share by link", "maire", f"{GED}/dossier/{{folder}}/partager/"),
     MainPage("public page of a share link", None, "/partage/{share_token}/"),
     MainPage("discussion channel with messages", "maire", f"{ORG}/e/finances/discussion/{{channel}}/"),
+    MainPage("discussion search with results", "elu", f"{ORG}/e/finances/discussion/recherche/?q=budget"),
+    MainPage("discussion search in all spaces", "elu", f"{ORG}/discussion/recherche/?q=jeudi"),
     MainPage("private messages", "elu", f"{ORG}/messages/"),
     MainPage("private conversation", "elu", f"{ORG}/messages/{{direct}}/"),
     MainPage("page not found", "maire", f"{ORG}/e/nexiste-pas/", status=404),
