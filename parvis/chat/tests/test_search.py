@@ -115,3 +115,11 @@ def test_the_index_is_in_place(db):  # type: ignore[no-untyped-def]
         else:
             cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'chat_message'")
             assert "chat_message_search" in {row[0] for row in cursor.fetchall()}
+
+
+def test_the_newest_messages_come_first(chat_world, client_for):
+    channel = actions.ensure_default_channel(chat_world.commission)
+    for day in ("lundi", "mardi", "mercredi"):
+        actions.post_message(Actor(chat_world.elu), channel, f"Permanence {day}")
+    page = found(client_for("elu"), chat_world, "permanence")
+    assert page.index("mercredi") < page.index("mardi") < page.index("lundi")
