@@ -2,7 +2,10 @@
 WebDAV mount at /dav/ (with the Windows redirector's probes at the server root)."""
 
 import asyncio
+import contextlib
 import os
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.core.asgi import get_asgi_application
@@ -21,6 +24,40 @@ from parvis.routing import websocket_urlpatterns  # noqa: E402
 dav = DavMount()
 
 
+class Threads:
+    """Threads lent to one request or one websocket connection at a time, for its synchronous
+    work (Django's views, the consumers' database calls), and taken back after.
+
+    Django gives each request a new thread, and asgiref starts a second one to stop it at the
+    end: starting threads was a seventh of the process's time under load (py-spy during
+    bench/g6_capacity.py), and each start holds up the event loop. A lent thread does one
+    request (or serves one connection) at a time, as a WSGI worker's does; a request that ended
+    by an error or a cancellation may have left work running in its thread, so that thread is
+    not lent again."""
+
+    IDLE_MAX = 256
+
+    def __init__(self) -> None:
+        self.idle: list[ThreadPoolExecutor] = []
+
+    @contextlib.asynccontextmanager
+    async def lent(self) -> AsyncIterator[None]:
+        executor = self.idle.pop() if self.idle else ThreadPoolExecutor(1, thread_name_prefix="parvis")
+        async with ThreadSensitiveContext(executor=executor):
+            try:
+                yield
+            except BaseException:
+                executor.shutdown(wait=False)
+                raise
+        if len(self.idle) < self.IDLE_MAX:
+            self.idle.append(executor)
+        else:
+            executor.shutdown(wait=False)
+
+
+threads = Threads()
+
+
 async def http(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """/dav/… → WebDAV; OPTIONS or PROPFIND / → the Windows probe; everything else → Django."""
     path = scope["path"]
@@ -29,12 +66,13 @@ async def http(scope: dict[str, Any], receive: Any, send: Any) -> None:
     elif is_probe(scope):
         await windows_probe(scope, receive, send)
     else:
-        await django_asgi(scope, receive, send)
+        async with threads.lent():  # Django's own per-request context then uses this thread
+            await django_asgi(scope, receive, send)
 
 
 class ThreadOfItsOwn:
     """Each websocket connection's synchronous work (its session, its user, the database work of
-    its consumer) in a thread of its own, as Django gives each HTTP request. Without it every
+    its consumer) in a thread of its own (lent by `threads`), as each HTTP request has. Without it every
     connection of the process shares one thread: with a few hundred people on their pages, a
     `read` or a `post` waited seconds behind everyone else's (bench/g6_capacity.py)."""
 
@@ -47,7 +85,7 @@ class ThreadOfItsOwn:
             # code's thread, and its database connection, serve the connection as before.
             await self.app(scope, receive, send)
             return
-        async with ThreadSensitiveContext():
+        async with threads.lent():
             await self.app(scope, receive, send)
 
 

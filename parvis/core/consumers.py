@@ -7,6 +7,7 @@ a session ended, 4403 for access lost). Tools subclass it and say what access th
 
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.sessions.models import Session
@@ -45,6 +46,16 @@ class AccessAwareConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.on_accepted()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """As Channels does, without its `close_old_connections` hop to the connection's thread
+        before every frame and every event: every database call of these consumers goes through
+        `database_sync_to_async`, which does it in that thread anyway. A frame that needs no
+        database (a message fanned out to a page) no longer waits for a thread."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "groups_joined", []):
