@@ -8,7 +8,7 @@ migration `0002_search_index`.
 """
 
 from django.db import connection
-from django.db.models import BooleanField, QuerySet
+from django.db.models import BooleanField, F, Func, QuerySet, Value
 from django.db.models.expressions import RawSQL
 
 from parvis.core.fulltext import Group, fts5_expression, terms, tsquery
@@ -24,12 +24,19 @@ def search_terms(body: str) -> str:
     return " ".join(terms(markup.plain(body)))
 
 
+class _Matches(Func):  # type: ignore[misc]
+    """`to_tsvector('simple', <terms>) @@ to_tsquery('simple', <query>)`, the very expression
+    of the GIN index, with the column named by Django (which renames tables in subqueries)."""
+
+    template = "to_tsvector('simple'::regconfig, %(expressions)s)"
+    arg_joiner = ") @@ to_tsquery('simple'::regconfig, "
+    output_field = BooleanField()
+
+
 def matching(found: QuerySet[Message], groups: list[Group]) -> QuerySet[Message]:
     """The messages of `found` that hold every word of `groups`, through the index."""
-    # The SQL is made of constants; the query's words go in as parameters.
     if connection.vendor == "sqlite":
+        # The SQL is made of constants; the query's words go in as a parameter.
         sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608
         return found.filter(pk__in=RawSQL(sql, [fts5_expression(groups)]))  # noqa: S611
-    table = connection.ops.quote_name(Message._meta.db_table)
-    sql = f"to_tsvector('simple'::regconfig, {table}.search_terms) @@ to_tsquery('simple'::regconfig, %s)"
-    return found.filter(RawSQL(sql, [tsquery(groups)], output_field=BooleanField()))  # noqa: S611
+    return found.filter(_Matches(F("search_terms"), Value(tsquery(groups))))

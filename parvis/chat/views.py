@@ -18,6 +18,8 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -49,7 +51,7 @@ from .sync import states
 
 ROOTS_PER_PAGE = 50
 SEARCH_RESULTS = 50
-EXCERPT = 240  # characters of a message shown when its match is not in its words (a link)
+EXCERPT = 240  # characters shown of a message whose match `highlight` does not see
 PEOPLE_SHOWN = 20  # the people picker's matches; more asks her to refine the search
 
 
@@ -296,10 +298,16 @@ def _search(
                     if m.parent_id
                     else actions.conversation_url(m.conversation) + f"#m-{m.pk}"
                 ),
-                "excerpt": fulltext.highlight(text, groups) or text[:EXCERPT],
+                "excerpt": fulltext.highlight(text, groups) or _beginning(text),
             }
         )
     return form, results, 200
+
+
+def _beginning(text: str) -> SafeString:
+    """The start of a message whose match is not among its words as Python splits them (a
+    letter SQLite folds and PostgreSQL does not, "ø"), escaped as `highlight`'s extract is."""
+    return mark_safe(escape(text[:EXCERPT]) + (" …" if len(text) > EXCERPT else ""))  # noqa: S308
 
 
 # --- Direct conversations -----------------------------------------------------------------------
@@ -333,7 +341,7 @@ def direct_choices(user: User, org: Organisation) -> QuerySet[User]:
 
 def people_matching(people: QuerySet[User], query: str, *, by_address: bool = True) -> QuerySet[User]:
     """The people whose name (or e-mail address) holds every word of one of the query's
-    comma-separated parts (any case, as the message search does): "martin claire" finds
+    comma-separated parts (any case, anywhere in the name): "martin claire" finds
     Claire Martin, "claire, paul" both, to start a conversation of several. A guest searches
     names only: she has no directory, and matching addresses letter by letter would show them
     to her."""

@@ -17,9 +17,10 @@ from functools import cache, lru_cache
 import snowballstemmer
 from django.utils.safestring import SafeString, mark_safe
 
-WORD = re.compile(r"\w+", re.UNICODE)
+WORD = re.compile(r"[^\W_]+")  # letters and digits: "ordre_du_jour" is three words, as for FTS5
 MAX_QUERY_TERMS = 8
 EXTRACT_WORDS = 14
+PREFIX_MIN = 2  # a shorter last word is looked for whole: "a*" would read most of the index
 
 Group = tuple[str, ...]  # the terms one word of the query may be indexed under
 
@@ -30,10 +31,13 @@ def _stemmer():  # type: ignore[no-untyped-def]
 
 
 def fold(word: str) -> str:
+    """The word without its accents and ligatures; only letters and digits are left (a few
+    letters fold to a space or a mark, which neither database's query syntax should see)."""
     decomposed = unicodedata.normalize("NFKD", word)
-    return (
+    bare = (
         "".join(c for c in decomposed if not unicodedata.combining(c)).replace("œ", "oe").replace("æ", "ae")
     )
+    return "".join(WORD.findall(bare))
 
 
 @lru_cache(maxsize=65536)
@@ -41,60 +45,65 @@ def variants(word: str) -> Group:
     """The terms of one word. Stemming the accent-free word makes "creee" and "créée" one
     term whatever the accents typed; stemming the word as written, then folding, keeps the
     stemmer's grip on French endings ("créée", "créé" → "cre"). A word is indexed (and looked
-    for) under both when they differ."""
+    for) under both when they differ; a word with no letter left has none."""
     lower = word.lower()
-    folded_first = _stemmer().stemWord(fold(lower))
+    folded_first = fold(_stemmer().stemWord(fold(lower)))
     stemmed_first = fold(_stemmer().stemWord(lower))
-    return (folded_first,) if folded_first == stemmed_first else (folded_first, stemmed_first)
-
-
-def term(word: str) -> str:
-    return variants(word)[0]
+    if folded_first == stemmed_first:
+        return (folded_first,) if folded_first else ()
+    return tuple(t for t in (folded_first, stemmed_first) if t)
 
 
 def words(text: str) -> list[str]:
-    return [w for w in WORD.findall(text) if w.strip("_")]
+    """The words of a text, as indexing and highlighting see them."""
+    return WORD.findall(text)
 
 
 def terms(text: str) -> list[str]:
+    """What a text is indexed under: the terms of each of its words."""
     return [t for w in words(text) for t in variants(w)]
 
 
 def query_groups(query: str) -> list[Group]:
-    """The words of a query, each as the group of terms it may be indexed under."""
+    """The words of a query, each as the group of terms it may be indexed under. One-letter
+    words ("l'", "a") are left out when the query has longer ones: they match nearly
+    everything."""
+    found = words(query)
+    if any(len(w) > 1 for w in found):
+        found = [w for w in found if len(w) > 1]
     groups: list[Group] = []
-    for word in words(query):
+    for word in found:
         group = variants(word)
-        if group not in groups:
+        if group and group not in groups:
             groups.append(group)
     return groups[:MAX_QUERY_TERMS]
 
 
-def fts5_expression(groups: list[Group]) -> str:
+def _expression(groups: list[Group], quote: str, star: str, any_of: str, all_of: str) -> str:
     """Every word, under one of its terms; the last one as a prefix (search as you type)."""
     parts = []
     for i, group in enumerate(groups):
-        star = "*" if i == len(groups) - 1 else ""
-        parts.append("(" + " OR ".join(f'"{t}"{star}' for t in group) + ")")
-    return " AND ".join(parts)
+        last = i == len(groups) - 1
+        each = [quote + t + quote + (star if last and len(t) >= PREFIX_MIN else "") for t in group]
+        parts.append("(" + any_of.join(each) + ")")
+    return all_of.join(parts)
+
+
+def fts5_expression(groups: list[Group]) -> str:
+    """The query for SQLite's FTS5 `MATCH`."""
+    return _expression(groups, '"', "*", " OR ", " AND ")
 
 
 def tsquery(groups: list[Group]) -> str:
-    """The same expression for PostgreSQL's `to_tsquery('simple', …)`."""
-    parts = []
-    for i, group in enumerate(groups):
-        star = ":*" if i == len(groups) - 1 else ""
-        parts.append("(" + " | ".join(f"'{t}'{star}" for t in group) + ")")
-    return " & ".join(parts)
+    """The same query for PostgreSQL's `to_tsquery('simple', …)`."""
+    return _expression(groups, "'", ":*", " | ", " & ")
 
 
 def _matches(word: str, groups: list[Group]) -> bool:
-    if not word.strip("_"):
-        return False
     mine = variants(word)
     if any(t in group for group in groups for t in mine):
         return True
-    return any(t.startswith(prefix) for t in mine for prefix in groups[-1])
+    return any(t.startswith(prefix) for t in mine for prefix in groups[-1] if len(prefix) >= PREFIX_MIN)
 
 
 def highlight(text: str, groups: list[Group]) -> SafeString:

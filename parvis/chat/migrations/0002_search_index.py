@@ -33,7 +33,10 @@ BATCH = 2000
 
 
 def fill_terms(apps, schema_editor):  # type: ignore[no-untyped-def]
-    """The messages already written get their terms, a batch at a time."""
+    """The messages already written get their terms, a batch at a time. It uses today's
+    `search_terms` on purpose: the terms must be those the search looks for. On PostgreSQL this
+    rewrites every message and then builds the index, in the migration's transaction: writes to
+    messages wait until it is done (minutes for a million messages)."""
     from parvis.chat.search import search_terms
 
     message = apps.get_model("chat", "Message")

@@ -82,11 +82,29 @@ def test_query_syntax_is_taken_as_plain_words(chat_world, client_for):
     channel = actions.ensure_default_channel(chat_world.commission)
     actions.post_message(Actor(chat_world.elu), channel, "Ordre du jour")
     elu = client_for("elu")
-    for query in ['"*', "-- ", "' OR 1=1", "NEAR(ordre jour)"]:
+    for query in ['ordre" OR "zut', "ordre' | 'zut", "NEAR(ordre zut)", "ordre -- zut", "ordre:* zut"]:
         assert hits(elu, chat_world, query) == 0, query
-    assert hits(elu, chat_world, "jour:*") == 1
-    assert hits(elu, chat_world, '"ordre" jour') == 1
-    assert hits(elu, chat_world, "ordre & !jour") == 1  # no negation: both words are looked for
+    for query in ["jour:*", '"ordre" jour', "ordre & !jour", "ordre* (jour)"]:
+        assert hits(elu, chat_world, query) == 1, query
+
+
+def test_words_joined_by_underscores_are_found_and_marked_one_by_one(chat_world, client_for):
+    channel = actions.ensure_default_channel(chat_world.commission)
+    actions.post_message(Actor(chat_world.elu), channel, "<b>Voir</b> ordre_du_jour_2027")
+    page = found(client_for("elu"), chat_world, "jour")
+    assert "ordre_du_<mark>jour</mark>_2027" in page
+    assert "&lt;b&gt;" in page
+
+
+def test_one_letter_words_are_left_out_when_the_query_has_longer_ones(chat_world, client_for):
+    channel = actions.ensure_default_channel(chat_world.commission)
+    actions.post_message(Actor(chat_world.elu), channel, "Budget de l'école")
+    actions.post_message(Actor(chat_world.elu), channel, "Plan B validé")
+    elu = client_for("elu")
+    assert hits(elu, chat_world, "l'école a") == 1
+    alone = found(elu, chat_world, "b?")  # a word of one letter alone is looked for whole
+    assert "Plan <mark>B</mark>" in alone
+    assert "Budget" not in alone
 
 
 def test_messages_written_before_the_index_are_filled_by_the_migration(chat_world, client_for):
