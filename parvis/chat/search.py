@@ -7,7 +7,7 @@ PostgreSQL through a GIN index on `to_tsvector('simple', search_terms)`. Both ar
 migration `0002_search_index`.
 """
 
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.db.models import BooleanField, F, Func, QuerySet, Value
 from django.db.models.expressions import RawSQL
 
@@ -17,11 +17,30 @@ from . import markup
 from .models import Message
 
 FTS_TABLE = "chat_message_fts"
+BATCH = 2000
 
 
 def search_terms(body: str) -> str:
     """What a message is indexed under: the terms of its text without markup."""
     return " ".join(terms(markup.plain(body)))
+
+
+def refill(model: type[Message] = Message, using: str = "default") -> int:
+    """(Re)compute the terms of every message, a batch at a time, and say how many: for the
+    messages written before the index, or after a change to how words become terms. A message
+    edited meanwhile keeps the terms its edit wrote (its text no longer matches the batch's)."""
+    table = connections[using].ops.quote_name(model._meta.db_table)
+    rows = model.objects.using(using).filter(deleted_at__isnull=True).exclude(body="").order_by("pk")
+    last = count = 0
+    with connections[using].cursor() as cursor:
+        while batch := list(rows.filter(pk__gt=last).values_list("pk", "body")[:BATCH]):
+            with transaction.atomic(using):
+                cursor.executemany(
+                    f"UPDATE {table} SET search_terms = %s WHERE id = %s AND body = %s",  # noqa: S608
+                    [(search_terms(body), pk, body) for pk, body in batch],
+                )
+            last, count = batch[-1][0], count + len(batch)
+    return count
 
 
 class _Matches(Func):  # type: ignore[misc]

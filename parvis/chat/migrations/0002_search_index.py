@@ -29,27 +29,16 @@ POSTGRESQL = [
     "(to_tsvector('simple'::regconfig, search_terms))",
 ]
 POSTGRESQL_REVERSE = ["DROP INDEX IF EXISTS chat_message_search"]
-BATCH = 2000
 
 
 def fill_terms(apps, schema_editor):  # type: ignore[no-untyped-def]
-    """The messages already written get their terms, a batch at a time. It uses today's
-    `search_terms` on purpose: the terms must be those the search looks for. On PostgreSQL this
-    rewrites every message and then builds the index, in the migration's transaction: writes to
-    messages wait until it is done (minutes for a million messages)."""
-    from parvis.chat.search import search_terms
+    """The messages already written get their terms (`chat.search.refill`). It uses today's
+    code on purpose: the terms must be those the search looks for. On PostgreSQL this rewrites
+    every message and then builds the index, in the migration's transaction: writes to messages
+    wait until it is done (minutes for a million messages)."""
+    from parvis.chat.search import refill
 
-    message = apps.get_model("chat", "Message")
-    table = schema_editor.quote_name(message._meta.db_table)
-    rows = message.objects.filter(deleted_at__isnull=True).exclude(body="").order_by("pk")
-    last = 0
-    with schema_editor.connection.cursor() as cursor:
-        while batch := list(rows.filter(pk__gt=last).values_list("pk", "body")[:BATCH]):
-            cursor.executemany(
-                f"UPDATE {table} SET search_terms = %s WHERE id = %s",  # noqa: S608 (a table name)
-                [(search_terms(body), pk) for pk, body in batch],
-            )
-            last = batch[-1][0]
+    refill(apps.get_model("chat", "Message"), schema_editor.connection.alias)
 
 
 def index(apps, schema_editor):  # type: ignore[no-untyped-def]

@@ -4,12 +4,15 @@ the searcher may see."""
 
 import importlib
 import re
+from io import StringIO
 from types import SimpleNamespace
 
 from django.apps import apps as django_apps
+from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
+from conftest import french
 from parvis.chat import actions
 from parvis.chat.models import Message
 from parvis.core.audit import Actor
@@ -115,9 +118,22 @@ def test_messages_written_before_the_index_are_filled_by_the_migration(chat_worl
     assert hits(elu, chat_world, "cimetiere") == 0
     migration = importlib.import_module("parvis.chat.migrations.0002_search_index")
     # What the migration reads of its schema editor (a real one cannot open in a test's transaction).
-    editor = SimpleNamespace(connection=connection, quote_name=connection.ops.quote_name)
-    migration.fill_terms(django_apps, editor)
+    migration.fill_terms(django_apps, SimpleNamespace(connection=connection))
     assert "<mark>Cimetière</mark>" in found(elu, chat_world, "cimetiere")
+
+
+def test_the_command_computes_the_terms_again(chat_world, client_for):
+    channel = actions.ensure_default_channel(chat_world.commission)
+    for text in ("Salle des fêtes", "Fête de la musique"):
+        actions.post_message(Actor(chat_world.elu), channel, text)
+    gone = actions.post_message(Actor(chat_world.elu), channel, "Fête annulée").message
+    actions.delete_message(Actor(chat_world.elu), gone)
+    Message.objects.update(search_terms="stale")  # as if words became terms another way before
+    out = StringIO()
+    call_command("reindex_messages", stdout=out)
+    assert french("Search terms computed again for %(count)s messages.", count=2) in out.getvalue()
+    assert hits(client_for("elu"), chat_world, "fete") == 2
+    assert hits(client_for("elu"), chat_world, "stale") == 0
 
 
 def test_the_index_is_in_place(db):  # type: ignore[no-untyped-def]
