@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.core.asgi import get_asgi_application
+from django.db import connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parvis.settings")
 django_asgi = get_asgi_application()
@@ -31,11 +32,17 @@ class Threads:
     Django gives each request a new thread, and asgiref starts a second one to stop it at the
     end: starting threads was a seventh of the process's time under load (py-spy during
     bench/g6_capacity.py), and each start holds up the event loop. A lent thread does one
-    request (or serves one connection) at a time, as a WSGI worker's does; a request that ended
-    by an error or a cancellation may have left work running in its thread, so that thread is
-    not lent again."""
+    request (or serves one connection) at a time, as a WSGI worker's does.
 
-    IDLE_MAX = 256
+    A request whose client went away ends normally while its view may still run in the thread:
+    the thread is lent again, and the next request's work waits behind the view and behind
+    Django's `request_finished` (which gives the database connection back). A request that
+    ended by an exception (the server cancelling it at shutdown) is not lent again: its thread
+    closes its database connections once its last work is done, then stops. With persistent
+    connections (`DATABASE_CONN_MAX_AGE`, no pool) each idle thread may keep one: at most
+    `IDLE_MAX`."""
+
+    IDLE_MAX = 64
 
     def __init__(self) -> None:
         self.idle: list[ThreadPoolExecutor] = []
@@ -47,6 +54,7 @@ class Threads:
             try:
                 yield
             except BaseException:
+                executor.submit(connections.close_all)
                 executor.shutdown(wait=False)
                 raise
         if len(self.idle) < self.IDLE_MAX:

@@ -26,21 +26,25 @@ def search_terms(body: str) -> str:
 
 
 def refill(model: type[Message] = Message, using: str = "default") -> int:
-    """(Re)compute the terms of every message, a batch at a time, and say how many: for the
-    messages written before the index, or after a change to how words become terms. A message
-    edited meanwhile keeps the terms its edit wrote (its text no longer matches the batch's)."""
+    """Compute again the terms of every message, a batch at a time, and say how many changed:
+    for the messages written before the index, or after a change to how words become terms.
+    A message edited meanwhile keeps the terms its edit wrote (its text no longer matches the
+    batch's); one whose terms are already right is not written again."""
     table = connections[using].ops.quote_name(model._meta.db_table)
     rows = model.objects.using(using).filter(deleted_at__isnull=True).exclude(body="").order_by("pk")
-    last = count = 0
+    last = changed = 0
+    sql = f"UPDATE {table} SET search_terms = %s WHERE id = %s AND body = %s AND search_terms <> %s"  # noqa: S608
     with connections[using].cursor() as cursor:
         while batch := list(rows.filter(pk__gt=last).values_list("pk", "body")[:BATCH]):
             with transaction.atomic(using):
-                cursor.executemany(
-                    f"UPDATE {table} SET search_terms = %s WHERE id = %s AND body = %s",  # noqa: S608
-                    [(search_terms(body), pk, body) for pk, body in batch],
-                )
-            last, count = batch[-1][0], count + len(batch)
-    return count
+                params = []
+                for pk, body in batch:
+                    terms = search_terms(body)
+                    params.append((terms, pk, body, terms))
+                cursor.executemany(sql, params)
+                changed += max(cursor.rowcount, 0)
+            last = batch[-1][0]
+    return changed
 
 
 class _Matches(Func):  # type: ignore[misc]

@@ -131,9 +131,12 @@ def test_the_command_computes_the_terms_again(chat_world, client_for):
     Message.objects.update(search_terms="stale")  # as if words became terms another way before
     out = StringIO()
     call_command("reindex_messages", stdout=out)
-    assert french("Search terms computed again for %(count)s messages.", count=2) in out.getvalue()
+    assert french("Search terms computed again; messages changed: %(count)s.", count=2) in out.getvalue()
     assert hits(client_for("elu"), chat_world, "fete") == 2
     assert hits(client_for("elu"), chat_world, "stale") == 0
+    again = StringIO()
+    call_command("reindex_messages", stdout=again)  # nothing left to change
+    assert french("Search terms computed again; messages changed: %(count)s.", count=0) in again.getvalue()
 
 
 def test_the_index_is_in_place(db):  # type: ignore[no-untyped-def]

@@ -14,5 +14,5 @@ class Command(BaseCommand):
     help = "Compute again the search terms of every message."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        count = refill()
-        self.stdout.write(_("Search terms computed again for %(count)s messages.") % {"count": count})
+        changed = refill()
+        self.stdout.write(_("Search terms computed again; messages changed: %(count)s.") % {"count": changed})
