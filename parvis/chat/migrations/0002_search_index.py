@@ -35,7 +35,7 @@ def fill_terms(apps, schema_editor):  # type: ignore[no-untyped-def]
     """The messages already written get their terms (`chat.search.refill`). It uses today's
     code on purpose: the terms must be those the search looks for. On PostgreSQL this rewrites
     every message and then builds the index, in the migration's transaction: writes to messages
-    wait until it is done (minutes for a million messages)."""
+    wait until it is done (several minutes for a million messages: not timed)."""
     from parvis.chat.search import refill
 
     refill(apps.get_model("chat", "Message"), schema_editor.connection.alias)
